@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace RegistryKit.Timers;
+
+public sealed partial class HashedWheelTimer
+{
+    // Event ids 1000–1099 belong to the timer. They never change once released.
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1000, EventName = "TimerTaskFailed", Level = LogLevel.Error,
+            Message = "A timer task threw an exception; the wheel carries on with the other timeouts.")]
+        public static partial void TaskFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 1001, EventName = "TooManyTimers", Level = LogLevel.Warning,
+            Message = "{Count} HashedWheelTimer instances are alive, more than {Threshold}. A timer is meant to be shared: use one per process.")]
+        public static partial void TooManyInstances(ILogger logger, int count, int threshold);
+    }
+}

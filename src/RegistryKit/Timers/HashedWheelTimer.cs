@@ -1,0 +1,650 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace RegistryKit.Timers;
+
+/// <summary>
+/// A hashed wheel timer: schedules very many timeouts cheaply, at the price of firing each up to one tick late.
+/// Every retry and heartbeat in RegistryKit runs on one; share one instance per process (and per
+/// <see cref="TimeProvider"/>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Scheduling and cancelling are O(1) and, once the timer has warmed up, allocate nothing: timeouts live in pooled
+/// nodes, and <see cref="WheelTimeout"/> is a value. A timeout never fires before its delay has passed.
+/// </para>
+/// <para>
+/// All time comes from the <see cref="TimeProvider"/>: under a manual one the timer is deterministic. The timer
+/// asks the provider for one wake-up at a time, at the next tick whose bucket holds a timeout, and asks for none
+/// while nothing is pending, so an idle timer costs no CPU (Netty's and Dubbo's wake every tick forever).
+/// </para>
+/// <para>
+/// A task that throws is logged and the wheel carries on. Tasks run one after another on the wheel's callback
+/// unless <see cref="HashedWheelTimerOptions.TaskScheduler"/> hands them to a scheduler.
+/// </para>
+/// </remarks>
+public sealed partial class HashedWheelTimer : IDisposable
+{
+    private const long StateMask = 3;
+    private const long StateCancelled = 1;
+    private const long StateExpired = 2;
+    private const long GenerationIncrement = 4;
+
+    private static int s_liveInstances;
+
+    [ThreadStatic]
+    private static HashedWheelTimer? s_runningTasksOf;
+
+    // One lock guards the buckets, the free list and the counters. Schedule and cancel hold it for a few dozen
+    // nanoseconds; the worker holds it while it detaches the due nodes of a tick, never while tasks run.
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly TimeoutNode[] _buckets;
+    private readonly int _mask;
+    private readonly int _shift;
+    private readonly long _tickTicks;
+    private readonly long _maxDelayTicks;
+    private readonly long _maxPending;
+    private readonly TaskScheduler? _taskScheduler;
+    private readonly long _startTimestamp;
+    private readonly ITimer _wakeUp;
+
+    private long _lastTick;
+    private long _armedTick = long.MaxValue;
+    private long _pending;
+    private TimeoutNode? _free;
+    private int _freeCount;
+    private bool _stopped;
+    private int _workerRequests;
+
+    /// <summary>Creates a timer with the default settings on the system clock.</summary>
+    public HashedWheelTimer()
+        : this(TimeProvider.System)
+    {
+    }
+
+    /// <summary>Creates a timer.</summary>
+    /// <param name="timeProvider">The clock and the source of the timer's single wake-up timer.</param>
+    /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
+    /// <param name="logger">Where task failures and warnings go; <see langword="null"/> for none.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the message names it and the range.</exception>
+    public HashedWheelTimer(TimeProvider timeProvider, HashedWheelTimerOptions? options = null, ILogger<HashedWheelTimer>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        options ??= new HashedWheelTimerOptions();
+        ValidateOptions(options);
+
+        _timeProvider = timeProvider;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        int wheelSize = (int)BitOperations.RoundUpToPowerOf2((uint)options.WheelSize);
+        _shift = BitOperations.Log2((uint)wheelSize);
+        _mask = wheelSize - 1;
+        _buckets = new TimeoutNode[wheelSize];
+        for (int i = 0; i < wheelSize; i++)
+        {
+            var sentinel = new TimeoutNode();
+            sentinel.Next = sentinel;
+            sentinel.Prev = sentinel;
+            _buckets[i] = sentinel;
+        }
+
+        _tickTicks = options.TickDuration.Ticks;
+        _maxDelayTicks = ComputeMaxDelayTicks(_tickTicks, wheelSize);
+        _maxPending = options.MaxPendingTimeouts == 0 ? long.MaxValue : options.MaxPendingTimeouts;
+        _taskScheduler = options.TaskScheduler;
+        TickDuration = options.TickDuration;
+        WheelSize = wheelSize;
+
+        // The wake-up timer must not capture the creator's ExecutionContext (its AsyncLocals would leak into
+        // every task for the life of the process).
+        bool restoreFlow = !ExecutionContext.IsFlowSuppressed();
+        if (restoreFlow)
+        {
+            ExecutionContext.SuppressFlow();
+        }
+
+        try
+        {
+            _wakeUp = timeProvider.CreateTimer(static state => ((HashedWheelTimer)state!).OnWakeUp(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+        finally
+        {
+            if (restoreFlow)
+            {
+                ExecutionContext.RestoreFlow();
+            }
+        }
+
+        _startTimestamp = timeProvider.GetTimestamp();
+        int live = Interlocked.Increment(ref s_liveInstances);
+        if (live > HashedWheelTimerDefaults.InstanceWarningThreshold)
+        {
+            Log.TooManyInstances(_logger, live, HashedWheelTimerDefaults.InstanceWarningThreshold);
+        }
+    }
+
+    /// <summary>Gets the duration of one tick.</summary>
+    public TimeSpan TickDuration { get; }
+
+    /// <summary>Gets the number of buckets (a power of two).</summary>
+    public int WheelSize { get; }
+
+    /// <summary>Gets the longest delay <see cref="NewTimeout(ITimerTask, TimeSpan)"/> accepts.</summary>
+    public TimeSpan MaxDelay => TimeSpan.FromTicks(_maxDelayTicks);
+
+    /// <summary>Gets the number of timeouts waiting to expire (exact: cancelled, expired and rejected ones are not counted).</summary>
+    public long PendingTimeouts => Volatile.Read(ref _pending);
+
+    /// <summary>Gets the number of timers created and not yet stopped in this process.</summary>
+    internal static int LiveInstances => Volatile.Read(ref s_liveInstances);
+
+    /// <summary>Gets the number of free nodes kept for reuse.</summary>
+    internal int PooledNodes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _freeCount;
+            }
+        }
+    }
+
+    /// <summary>Schedules <paramref name="task"/> to run once after <paramref name="delay"/>.</summary>
+    /// <param name="task">The task; one instance may be scheduled any number of times.</param>
+    /// <param name="delay">How long to wait; zero runs the task at the next tick.</param>
+    /// <returns>The handle to cancel the timeout or ask where it stands.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="task"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or above <see cref="MaxDelay"/>.</exception>
+    /// <exception cref="TimeoutRejectedException">As many timeouts are pending as <see cref="HashedWheelTimerOptions.MaxPendingTimeouts"/> allows.</exception>
+    /// <exception cref="ObjectDisposedException">The timer was stopped.</exception>
+    public WheelTimeout NewTimeout(ITimerTask task, TimeSpan delay)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return Schedule(task, delay);
+    }
+
+    /// <summary>Schedules <paramref name="callback"/> to run once after <paramref name="delay"/>.</summary>
+    /// <param name="callback">The callback. Reuse one delegate instance to keep scheduling free of allocations.</param>
+    /// <param name="delay">How long to wait; zero runs the callback at the next tick.</param>
+    /// <returns>The handle to cancel the timeout or ask where it stands.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or above <see cref="MaxDelay"/>.</exception>
+    /// <exception cref="TimeoutRejectedException">As many timeouts are pending as <see cref="HashedWheelTimerOptions.MaxPendingTimeouts"/> allows.</exception>
+    /// <exception cref="ObjectDisposedException">The timer was stopped.</exception>
+    public WheelTimeout NewTimeout(Action<WheelTimeout> callback, TimeSpan delay)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        return Schedule(callback, delay);
+    }
+
+    /// <summary>
+    /// Stops the timer: cancels every pending timeout and returns their handles. Tasks already running finish first
+    /// (inline ones before this returns); nothing fires afterwards. A second call returns an empty list.
+    /// </summary>
+    /// <returns>The timeouts that had not expired, now cancelled.</returns>
+    /// <exception cref="InvalidOperationException">Called from one of this timer's own tasks.</exception>
+    public IReadOnlyList<WheelTimeout> Stop()
+    {
+        if (s_runningTasksOf == this)
+        {
+            ThrowStopFromTask();
+        }
+
+        List<WheelTimeout> unprocessed;
+        lock (_lock)
+        {
+            if (_stopped)
+            {
+                return [];
+            }
+
+            _stopped = true;
+            unprocessed = new List<WheelTimeout>((int)Math.Min(_pending, 1 << 20));
+            foreach (TimeoutNode sentinel in _buckets)
+            {
+                for (TimeoutNode node = sentinel.Next!; node != sentinel; node = node.Next!)
+                {
+                    long stamp = node.Stamp;
+                    Volatile.Write(ref node.Stamp, stamp | StateCancelled);
+                    unprocessed.Add(new WheelTimeout(this, node, stamp));
+                }
+
+                sentinel.Next = sentinel;
+                sentinel.Prev = sentinel;
+            }
+
+            Volatile.Write(ref _pending, 0);
+            _free = null;
+            _freeCount = 0;
+        }
+
+        _wakeUp.Dispose();
+        Interlocked.Decrement(ref s_liveInstances);
+
+        // A wake-up already under way may be running due tasks; let it finish so nothing runs after Stop returns.
+        var spinner = default(SpinWait);
+        while (Volatile.Read(ref _workerRequests) != 0)
+        {
+            spinner.SpinOnce();
+        }
+
+        return unprocessed;
+    }
+
+    /// <summary>Stops the timer, as <see cref="Stop"/> does.</summary>
+    /// <exception cref="InvalidOperationException">Called from one of this timer's own tasks.</exception>
+    public void Dispose() => Stop();
+
+    internal bool Cancel(TimeoutNode node, long stamp)
+    {
+        lock (_lock)
+        {
+            // A stale handle (the node was reused) or a timeout no longer pending has a different stamp.
+            if (node.Stamp != stamp)
+            {
+                return false;
+            }
+
+            Unlink(node);
+            Volatile.Write(ref _pending, _pending - 1);
+            Volatile.Write(ref node.Stamp, stamp | StateCancelled);
+            Recycle(node);
+        }
+
+        return true;
+    }
+
+    private WheelTimeout Schedule(object task, TimeSpan delay)
+    {
+        long delayTicks = delay.Ticks;
+        if ((ulong)delayTicks > (ulong)_maxDelayTicks)
+        {
+            ThrowDelayOutOfRange(delay);
+        }
+
+        long now = ElapsedTicks();
+        long dueTick = (now + delayTicks + _tickTicks - 1) / _tickTicks;
+        TimeoutNode node;
+        long stamp;
+        lock (_lock)
+        {
+            if (_stopped)
+            {
+                ThrowStopped();
+            }
+
+            if (_pending >= _maxPending)
+            {
+                ThrowRejected();
+            }
+
+            if (_pending == 0)
+            {
+                // Nothing is in the buckets, so the wheel may skip the ticks it slept through. This keeps the round
+                // count of a new timeout small however long the timer was idle.
+                long nowTick = now / _tickTicks;
+                if (nowTick > _lastTick)
+                {
+                    _lastTick = nowTick;
+                }
+            }
+
+            if (dueTick <= _lastTick)
+            {
+                dueTick = _lastTick + 1;
+            }
+
+            node = _free ?? new TimeoutNode();
+            if (_free is not null)
+            {
+                _free = node.Next;
+                _freeCount--;
+            }
+
+            node.Task = task;
+            node.Rounds = (int)Math.Min((dueTick - _lastTick - 1) >> _shift, int.MaxValue);
+            TimeoutNode sentinel = _buckets[dueTick & _mask];
+            TimeoutNode tail = sentinel.Prev!;
+            node.Prev = tail;
+            node.Next = sentinel;
+            tail.Next = node;
+            sentinel.Prev = node;
+            stamp = node.Stamp;
+            Volatile.Write(ref _pending, _pending + 1);
+            if (dueTick < _armedTick)
+            {
+                Arm(dueTick, now);
+            }
+        }
+
+        return new WheelTimeout(this, node, stamp);
+    }
+
+    private void OnWakeUp()
+    {
+        // Wake-ups may overlap (a re-armed system timer can fire while a pass is running): one pass at a time,
+        // and a pass that saw others arrive goes round again.
+        if (Interlocked.Increment(ref _workerRequests) != 1)
+        {
+            return;
+        }
+
+        int observed = 1;
+        do
+        {
+            RunDuePass();
+        }
+        while ((observed = Interlocked.Add(ref _workerRequests, -observed)) != 0);
+    }
+
+    private void RunDuePass()
+    {
+        long now = ElapsedTicks();
+        long currentTick = now / _tickTicks;
+        TimeoutNode? expired = null;
+        TimeoutNode? expiredTail = null;
+        lock (_lock)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            if (currentTick > _lastTick)
+            {
+                long expiredCount = 0;
+                long gap = currentTick - _lastTick;
+                if (gap < _buckets.Length)
+                {
+                    for (long tick = _lastTick + 1; tick <= currentTick; tick++)
+                    {
+                        expiredCount += ExpireBucket(_buckets[tick & _mask], 1, ref expired, ref expiredTail);
+                    }
+                }
+                else
+                {
+                    // Slept through whole revolutions (a paused process, a big jump of a manual clock): each bucket
+                    // is visited once, its nodes aged by every revolution that passed over it.
+                    for (long tick = _lastTick + 1; tick <= _lastTick + _buckets.Length; tick++)
+                    {
+                        long passes = ((currentTick - tick) >> _shift) + 1;
+                        expiredCount += ExpireBucket(_buckets[tick & _mask], passes, ref expired, ref expiredTail);
+                    }
+                }
+
+                _lastTick = currentTick;
+                Volatile.Write(ref _pending, _pending - expiredCount);
+            }
+
+            ArmNext(currentTick);
+        }
+
+        if (expired is not null)
+        {
+            RunExpired(expired);
+        }
+    }
+
+    private static long ExpireBucket(TimeoutNode sentinel, long passes, ref TimeoutNode? expired, ref TimeoutNode? expiredTail)
+    {
+        long count = 0;
+        TimeoutNode node = sentinel.Next!;
+        while (node != sentinel)
+        {
+            TimeoutNode next = node.Next!;
+            if (node.Rounds < passes)
+            {
+                Unlink(node);
+                Volatile.Write(ref node.Stamp, node.Stamp | StateExpired);
+                if (expiredTail is null)
+                {
+                    expired = node;
+                }
+                else
+                {
+                    expiredTail.Next = node;
+                }
+
+                expiredTail = node;
+                count++;
+            }
+            else
+            {
+                node.Rounds -= (int)passes;
+            }
+
+            node = next;
+        }
+
+        return count;
+    }
+
+    private void ArmNext(long currentTick)
+    {
+        if (_pending == 0)
+        {
+            if (_armedTick != long.MaxValue && _armedTick > currentTick)
+            {
+                _wakeUp.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+
+            _armedTick = long.MaxValue;
+            return;
+        }
+
+        long limit = Math.Min(_buckets.Length, HashedWheelTimerDefaults.WakeScanLimit);
+        long wakeTick = currentTick + limit;
+        for (long tick = currentTick + 1; tick < currentTick + limit; tick++)
+        {
+            TimeoutNode sentinel = _buckets[tick & _mask];
+            if (sentinel.Next != sentinel)
+            {
+                wakeTick = tick;
+                break;
+            }
+        }
+
+        Arm(wakeTick, ElapsedTicks());
+    }
+
+    private void Arm(long tick, long now)
+    {
+        _armedTick = tick;
+        long delay = Math.Max(0, (tick * _tickTicks) - now);
+        _wakeUp.Change(TimeSpan.FromTicks(delay), Timeout.InfiniteTimeSpan);
+    }
+
+    private void RunExpired(TimeoutNode expired)
+    {
+        HashedWheelTimer? outer = s_runningTasksOf;
+        s_runningTasksOf = this;
+        try
+        {
+            if (_taskScheduler is null)
+            {
+                for (TimeoutNode? node = expired; node is not null; node = node.Next)
+                {
+                    Invoke(node);
+                }
+
+                lock (_lock)
+                {
+                    TimeoutNode? node = expired;
+                    while (node is not null)
+                    {
+                        TimeoutNode? next = node.Next;
+                        Recycle(node);
+                        node = next;
+                    }
+                }
+            }
+            else
+            {
+                TimeoutNode? node = expired;
+                while (node is not null)
+                {
+                    TimeoutNode? next = node.Next;
+                    node.Next = null;
+                    _ = Task.Factory.StartNew(
+                        static state =>
+                        {
+                            var (timer, node) = ((HashedWheelTimer, TimeoutNode))state!;
+                            timer.InvokeOnScheduler(node);
+                        },
+                        (this, node),
+                        CancellationToken.None,
+                        TaskCreationOptions.DenyChildAttach,
+                        _taskScheduler);
+                    node = next;
+                }
+            }
+        }
+        finally
+        {
+            s_runningTasksOf = outer;
+        }
+    }
+
+    private void InvokeOnScheduler(TimeoutNode node)
+    {
+        HashedWheelTimer? outer = s_runningTasksOf;
+        s_runningTasksOf = this;
+        try
+        {
+            Invoke(node);
+        }
+        finally
+        {
+            s_runningTasksOf = outer;
+        }
+
+        lock (_lock)
+        {
+            Recycle(node);
+        }
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A task's failure must never stop the wheel; it is logged.")]
+    private void Invoke(TimeoutNode node)
+    {
+        var timeout = new WheelTimeout(this, node, node.Stamp & ~StateMask);
+        try
+        {
+            if (node.Task is ITimerTask task)
+            {
+                task.Run(timeout);
+            }
+            else
+            {
+                ((Action<WheelTimeout>)node.Task!)(timeout);
+            }
+        }
+        catch (Exception exception)
+        {
+            Log.TaskFailed(_logger, exception);
+        }
+    }
+
+    private static void Unlink(TimeoutNode node)
+    {
+        node.Prev!.Next = node.Next;
+        node.Next!.Prev = node.Prev;
+        node.Prev = null;
+        node.Next = null;
+    }
+
+    /// <summary>Records the node's outcome, starts its next generation and keeps it for reuse. Under the lock.</summary>
+    private void Recycle(TimeoutNode node)
+    {
+        long stamp = node.Stamp;
+        int bit = 1 << (int)((stamp >> 2) & 31);
+        Volatile.Write(ref node.History, (stamp & StateMask) == StateCancelled ? node.History | bit : node.History & ~bit);
+        node.Task = null;
+        node.Prev = null;
+
+        // The handle reads History after Stamp, so the outcome must be visible before the new generation is.
+        Volatile.Write(ref node.Stamp, (stamp & ~StateMask) + GenerationIncrement);
+        if (_stopped || _freeCount >= HashedWheelTimerDefaults.NodePoolLimit)
+        {
+            node.Next = null;
+            return;
+        }
+
+        node.Next = _free;
+        _free = node;
+        _freeCount++;
+    }
+
+    private long ElapsedTicks() => _timeProvider.GetElapsedTime(_startTimestamp).Ticks;
+
+    private static long ComputeMaxDelayTicks(long tickTicks, int wheelSize)
+    {
+        // Round counts are ints; keep a margin of two revolutions for ticks the wheel has not yet caught up on.
+        long revolutionTicks = tickTicks * wheelSize;
+        long limit = long.MaxValue / 4;
+        return revolutionTicks > limit / (int.MaxValue - 2) ? limit : Math.Min(limit, revolutionTicks * (int.MaxValue - 2L));
+    }
+
+    private static void ValidateOptions(HashedWheelTimerOptions options)
+    {
+        if (options.TickDuration < HashedWheelTimerDefaults.MinTickDuration)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                options.TickDuration,
+                $"HashedWheelTimerOptions.TickDuration is {options.TickDuration.TotalMilliseconds} ms; it must be at least {HashedWheelTimerDefaults.MinTickDuration.TotalMilliseconds} ms.");
+        }
+
+        if (options.WheelSize < 1 || options.WheelSize > HashedWheelTimerDefaults.MaxWheelSize)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                options.WheelSize,
+                $"HashedWheelTimerOptions.WheelSize is {options.WheelSize}; it must be from 1 to {HashedWheelTimerDefaults.MaxWheelSize} (2^30).");
+        }
+
+        long roundedSize = (long)BitOperations.RoundUpToPowerOf2((uint)options.WheelSize);
+        if (options.TickDuration.Ticks > long.MaxValue / roundedSize)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                options.TickDuration,
+                $"HashedWheelTimerOptions.TickDuration ({options.TickDuration}) times WheelSize ({roundedSize}) overflows a TimeSpan. Use a shorter tick or fewer buckets.");
+        }
+
+        if (options.MaxPendingTimeouts < 0)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                options.MaxPendingTimeouts,
+                $"HashedWheelTimerOptions.MaxPendingTimeouts is {options.MaxPendingTimeouts}; use 0 for no limit or a positive number.");
+        }
+    }
+
+    [DoesNotReturn]
+    private void ThrowDelayOutOfRange(TimeSpan delay) =>
+        throw new ArgumentOutOfRangeException(
+            nameof(delay),
+            delay,
+            delay < TimeSpan.Zero
+                ? "The delay must not be negative. Use TimeSpan.Zero to run the task at the next tick."
+                : $"The delay must be at most {MaxDelay} for a wheel of {WheelSize} buckets of {TickDuration.TotalMilliseconds} ms.");
+
+    [DoesNotReturn]
+    private void ThrowRejected() =>
+        throw new TimeoutRejectedException(
+            $"The timer already holds {_pending} pending timeouts, the most HashedWheelTimerOptions.MaxPendingTimeouts allows. Cancel some, or raise the limit.");
+
+    [DoesNotReturn]
+    private static void ThrowStopped() =>
+        throw new ObjectDisposedException(nameof(HashedWheelTimer), "The timer was stopped and takes no new timeouts.");
+
+    [DoesNotReturn]
+    private static void ThrowStopFromTask() =>
+        throw new InvalidOperationException(
+            "A timer cannot be stopped from one of its own tasks: the task would wait for itself. Stop it from elsewhere.");
+}

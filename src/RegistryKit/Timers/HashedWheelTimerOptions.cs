@@ -1,0 +1,30 @@
+namespace RegistryKit.Timers;
+
+/// <summary>Settings of a <see cref="HashedWheelTimer"/>.</summary>
+public sealed class HashedWheelTimerOptions
+{
+    /// <summary>Gets or sets how long one tick of the wheel lasts: timeouts fire at most about this late.</summary>
+    /// <value>The default is 10 milliseconds. At least 1 millisecond.</value>
+    public TimeSpan TickDuration { get; set; } = HashedWheelTimerDefaults.TickDuration;
+
+    /// <summary>
+    /// Gets or sets the number of buckets; rounded up to a power of two. Each bucket costs 64 bytes up front, so the
+    /// upper limit is a bound, not a suggestion: a few thousand buckets is plenty.
+    /// </summary>
+    /// <value>The default is 512. From 1 to 2^30, and <see cref="TickDuration"/> × the size must fit in a <see cref="TimeSpan"/>.</value>
+    public int WheelSize { get; set; } = HashedWheelTimerDefaults.WheelSize;
+
+    /// <summary>Gets or sets how many timeouts may be pending at once; beyond it scheduling throws <see cref="TimeoutRejectedException"/>.</summary>
+    /// <value>The default is 0, meaning no limit. Not negative.</value>
+    public long MaxPendingTimeouts { get; set; } = HashedWheelTimerDefaults.MaxPendingTimeouts;
+
+    /// <summary>
+    /// Gets or sets the scheduler that runs expired tasks, so that a slow task does not delay every other timeout.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: tasks run one after another on the wheel's callback, which allocates
+    /// nothing. With a scheduler (for example <see cref="System.Threading.Tasks.TaskScheduler.Default"/>, the thread
+    /// pool) each expired task is queued to it, at the cost of one small allocation per task.
+    /// </value>
+    public TaskScheduler? TaskScheduler { get; set; }
+}

@@ -1,0 +1,716 @@
+using Microsoft.Extensions.Logging;
+using RegistryKit.Testing;
+using RegistryKit.Tests.Support;
+using RegistryKit.Timers;
+
+namespace RegistryKit.Tests.Timers;
+
+public class HashedWheelTimerTests
+{
+    private static readonly TimeSpan s_tick = TimeSpan.FromMilliseconds(10);
+
+    private ManualTimeProvider _time = null!;
+    private DateTimeOffset _start;
+    private readonly List<HashedWheelTimer> _timers = [];
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new ManualTimeProvider();
+        _start = _time.GetUtcNow();
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        foreach (HashedWheelTimer timer in _timers)
+        {
+            timer.Stop();
+        }
+
+        _timers.Clear();
+    }
+
+    [Test]
+    public void Defaults_ArePinned()
+    {
+        var options = new HashedWheelTimerOptions();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.TickDuration, Is.EqualTo(TimeSpan.FromMilliseconds(10)));
+            Assert.That(options.WheelSize, Is.EqualTo(512));
+            Assert.That(options.MaxPendingTimeouts, Is.Zero);
+            Assert.That(options.TaskScheduler, Is.Null);
+            Assert.That(HashedWheelTimerDefaults.MinTickDuration, Is.EqualTo(TimeSpan.FromMilliseconds(1)));
+            Assert.That(HashedWheelTimerDefaults.MaxWheelSize, Is.EqualTo(1 << 30));
+            Assert.That(HashedWheelTimerDefaults.InstanceWarningThreshold, Is.EqualTo(64));
+        });
+    }
+
+    [TestCase(1, 1)]
+    [TestCase(3, 4)]
+    [TestCase(500, 512)]
+    [TestCase(512, 512)]
+    [TestCase(4_000, 4_096)]
+    public void Constructor_WheelSize_IsRoundedUpToPowerOfTwo(int requested, int expected)
+    {
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { WheelSize = requested, TickDuration = TimeSpan.FromMilliseconds(1) });
+
+        Assert.That(timer.WheelSize, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Constructor_TickBelowOneMillisecond_ThrowsNamingTheSetting()
+    {
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(
+            () => new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromTicks(9_999) }));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("options"));
+        Assert.That(exception.Message, Does.Contain("TickDuration").And.Contain("at least 1 ms"));
+    }
+
+    [TestCase(0)]
+    [TestCase(-1)]
+    [TestCase((1 << 30) + 1)]
+    public void Constructor_WheelSizeOutOfRange_ThrowsNamingTheSetting(int size)
+    {
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(
+            () => new HashedWheelTimer(_time, new HashedWheelTimerOptions { WheelSize = size }));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("options"));
+        Assert.That(exception.Message, Does.Contain("WheelSize").And.Contain("from 1 to"));
+    }
+
+    [Test]
+    public void Constructor_TickTimesSizeOverflows_Throws()
+    {
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(
+            () => new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromDays(365 * 1000), WheelSize = 1 << 20 }));
+
+        Assert.That(exception!.Message, Does.Contain("overflows"));
+    }
+
+    [Test]
+    public void Constructor_NegativeMaxPending_Throws()
+    {
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(
+            () => new HashedWheelTimer(_time, new HashedWheelTimerOptions { MaxPendingTimeouts = -1 }));
+
+        Assert.That(exception!.Message, Does.Contain("MaxPendingTimeouts").And.Contain("0 for no limit"));
+    }
+
+    [Test]
+    public void NewTimeout_NullTask_Throws()
+    {
+        HashedWheelTimer timer = CreateTimer();
+
+        Assert.That(() => timer.NewTimeout((ITimerTask)null!, TimeSpan.Zero), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("task"));
+        Assert.That(() => timer.NewTimeout((Action<WheelTimeout>)null!, TimeSpan.Zero), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("callback"));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void NewTimeout_NegativeDelay_ThrowsAndCountsNothing()
+    {
+        HashedWheelTimer timer = CreateTimer();
+
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(() => timer.NewTimeout(_ => { }, TimeSpan.FromMilliseconds(-1)));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("delay"));
+        Assert.That(exception.Message, Does.Contain("must not be negative"));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void NewTimeout_DelayAboveMax_Throws()
+    {
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { WheelSize = 1, TickDuration = TimeSpan.FromMilliseconds(1) });
+
+        Assert.That(timer.MaxDelay, Is.GreaterThan(TimeSpan.FromDays(20)));
+        Assert.That(() => timer.NewTimeout(_ => { }, timer.MaxDelay + TimeSpan.FromTicks(1)), Throws.TypeOf<ArgumentOutOfRangeException>());
+        Assert.That(() => timer.NewTimeout(_ => { }, timer.MaxDelay), Throws.Nothing);
+    }
+
+    [Test]
+    public void NewTimeout_FiresAtTheTickAfterItsDelay_NeverEarly()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        TimeSpan? firedAt = null;
+        timer.NewTimeout(_ => firedAt = Elapsed, TimeSpan.FromMilliseconds(25));
+
+        _time.Advance(TimeSpan.FromMilliseconds(24));
+        Assert.That(firedAt, Is.Null);
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(firedAt, Is.EqualTo(TimeSpan.FromMilliseconds(30)));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void NewTimeout_ZeroDelay_FiresAtNextTick()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        TimeSpan? firedAt = null;
+        _time.Advance(TimeSpan.FromMilliseconds(3));
+
+        timer.NewTimeout(_ => firedAt = Elapsed, TimeSpan.Zero);
+        _time.Advance(TimeSpan.FromMilliseconds(20));
+
+        Assert.That(firedAt, Is.EqualTo(TimeSpan.FromMilliseconds(10)));
+    }
+
+    [Test]
+    public void NewTimeout_ManyRandomDelays_EachFiresWithinOneTickAfterItsDeadline([Values(1, 2, 3)] int seed)
+    {
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TickDuration = s_tick, WheelSize = 64 });
+        var random = new Random(seed);
+        var lateness = new List<TimeSpan>();
+        for (int i = 0; i < 2_000; i++)
+        {
+            TimeSpan deadline = Elapsed + TimeSpan.FromTicks(random.NextInt64(0, TimeSpan.FromSeconds(3).Ticks));
+            timer.NewTimeout(_ => lateness.Add(Elapsed - deadline), deadline - Elapsed);
+            if (i % 50 == 0)
+            {
+                _time.Advance(TimeSpan.FromTicks(random.NextInt64(0, TimeSpan.FromMilliseconds(30).Ticks)));
+            }
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.That(lateness, Has.Count.EqualTo(2_000));
+        Assert.That(lateness, Has.All.GreaterThanOrEqualTo(TimeSpan.Zero), "a timeout fired early");
+        Assert.That(lateness, Has.All.LessThan(s_tick), "a timeout fired more than a tick late");
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void NewTimeout_BeyondOneRevolution_WaitsForItsRound()
+    {
+        // 16 buckets of 10 ms: one revolution is 160 ms.
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TickDuration = s_tick, WheelSize = 16 });
+        TimeSpan? firedAt = null;
+        timer.NewTimeout(_ => firedAt = Elapsed, TimeSpan.FromMilliseconds(1000));
+
+        _time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.That(firedAt, Is.Null);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.That(firedAt, Is.EqualTo(TimeSpan.FromMilliseconds(1000)));
+    }
+
+    [Test]
+    public void NewTimeout_SameDeadline_FiresInScheduleOrder()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        var order = new List<int>();
+        for (int i = 0; i < 5; i++)
+        {
+            int id = i;
+            timer.NewTimeout(_ => order.Add(id), TimeSpan.FromMilliseconds(50));
+        }
+
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+
+        Assert.That(order, Is.EqualTo(new[] { 0, 1, 2, 3, 4 }));
+    }
+
+    [Test]
+    public void Task_ReschedulingItself_KeepsFixedPeriod()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        var beat = new RecurringTask(timer, TimeSpan.FromMilliseconds(100), () => Elapsed);
+
+        timer.NewTimeout(beat, TimeSpan.FromMilliseconds(100));
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(beat.FiredAt, Is.EqualTo(Enumerable.Range(1, 10).Select(i => TimeSpan.FromMilliseconds(100 * i))));
+    }
+
+    [Test]
+    public void Wheel_WithNothingPending_AsksForNoWakeUp()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        Assert.That(_time.ScheduledTimers, Is.Zero, "an idle wheel must not tick");
+
+        WheelTimeout timeout = timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(1));
+        Assert.That(_time.ScheduledTimers, Is.EqualTo(1));
+
+        timeout.Cancel();
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.That(_time.ScheduledTimers, Is.Zero);
+
+        timer.NewTimeout(_ => { }, TimeSpan.FromMilliseconds(20));
+        _time.Advance(TimeSpan.FromMilliseconds(20));
+        Assert.That(_time.ScheduledTimers, Is.Zero);
+    }
+
+    [Test]
+    public void Wheel_WithOneDistantTimeout_SleepsUntilItsBucket()
+    {
+        HashedWheelTimer timer = CreateTimer();
+
+        timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(5));
+
+        Assert.That(_time.GetTimeToNextTimer(), Is.EqualTo(TimeSpan.FromSeconds(5)), "the wheel must not wake every tick");
+    }
+
+    [Test]
+    public void Wheel_EarlierTimeoutScheduledWhileAsleep_WakesEarlier()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        TimeSpan? firedAt = null;
+        timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(5));
+
+        timer.NewTimeout(_ => firedAt = Elapsed, TimeSpan.FromMilliseconds(100));
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+
+        Assert.That(firedAt, Is.EqualTo(TimeSpan.FromMilliseconds(100)));
+    }
+
+    [Test]
+    public void Wheel_LateWakeUpOverManyRevolutions_CatchesUpWithoutEarlyFiring()
+    {
+        var clock = new HandFiredTimeProvider();
+        var timer = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = s_tick, WheelSize = 16 });
+        _timers.Add(timer);
+        var fired = new List<string>();
+        timer.NewTimeout(_ => fired.Add("1s"), TimeSpan.FromSeconds(1));
+        timer.NewTimeout(_ => fired.Add("7s"), TimeSpan.FromSeconds(7));
+        timer.NewTimeout(_ => fired.Add("20s"), TimeSpan.FromSeconds(20));
+
+        clock.Now = TimeSpan.FromSeconds(8);
+        clock.Fire();
+        Assert.That(fired, Is.EqualTo(new[] { "1s", "7s" }));
+        Assert.That(timer.PendingTimeouts, Is.EqualTo(1));
+
+        clock.Now = TimeSpan.FromMilliseconds(19_999);
+        clock.Fire();
+        Assert.That(fired, Has.Count.EqualTo(2));
+
+        clock.Now = TimeSpan.FromSeconds(60);
+        clock.Fire();
+        Assert.That(fired, Is.EqualTo(new[] { "1s", "7s", "20s" }));
+    }
+
+    [Test]
+    public void Wheel_WakeUpWhileAPassRuns_NeverRunsTwoPassesAtOnce()
+    {
+        var clock = new HandFiredTimeProvider();
+        var timer = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = s_tick, WheelSize = 16 });
+        _timers.Add(timer);
+        int depth = 0;
+        int maxDepth = 0;
+        var fired = new List<int>();
+        timer.NewTimeout(
+            _ =>
+            {
+                depth++;
+                maxDepth = Math.Max(maxDepth, depth);
+                fired.Add(1);
+                clock.Fire();
+                depth--;
+            },
+            TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => fired.Add(2), TimeSpan.FromMilliseconds(20));
+
+        clock.Now = TimeSpan.FromMilliseconds(10);
+        clock.Fire();
+        Assert.That(fired, Is.EqualTo(new[] { 1 }));
+
+        clock.Now = TimeSpan.FromMilliseconds(20);
+        clock.Fire();
+        Assert.That(fired, Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(maxDepth, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Cancel_PendingTimeout_TrueOnceAndTaskNeverRuns()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        bool ran = false;
+        WheelTimeout timeout = timer.NewTimeout(_ => ran = true, TimeSpan.FromMilliseconds(50));
+
+        Assert.That(timeout.Cancel(), Is.True);
+        Assert.That(timeout.Cancel(), Is.False);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(ran, Is.False);
+        Assert.That(timeout.IsCancelled, Is.True);
+        Assert.That(timeout.IsExpired, Is.False);
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void Cancel_AfterExpiry_ReturnsFalse()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        WheelTimeout timeout = timer.NewTimeout(_ => { }, TimeSpan.FromMilliseconds(10));
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.That(timeout.IsExpired, Is.True);
+        Assert.That(timeout.Cancel(), Is.False);
+        Assert.That(timeout.IsCancelled, Is.False);
+    }
+
+    [Test]
+    public void Task_SeesItsTimeoutExpiredAndCannotCancelIt()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        TimeoutStatus? seen = null;
+        bool? cancelled = null;
+        timer.NewTimeout(
+            timeout =>
+            {
+                seen = timeout.Status;
+                cancelled = timeout.Cancel();
+            },
+            TimeSpan.FromMilliseconds(10));
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.That(seen, Is.EqualTo(TimeoutStatus.Expired));
+        Assert.That(cancelled, Is.False);
+    }
+
+    [Test]
+    public void Cancel_OfAnotherTimeoutInTheSameDueTick_KeepsPendingCountExact_Netty2025()
+    {
+        // Netty counted a timeout cancelled during its own due tick twice, driving the pending count negative.
+        HashedWheelTimer timer = CreateTimer();
+        WheelTimeout second = default;
+        bool? cancelledSecond = null;
+        bool secondRan = false;
+        timer.NewTimeout(_ => cancelledSecond = second.Cancel(), TimeSpan.FromMilliseconds(10));
+        second = timer.NewTimeout(_ => secondRan = true, TimeSpan.FromMilliseconds(10));
+        WheelTimeout later = timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(1));
+        Assert.That(timer.PendingTimeouts, Is.EqualTo(3));
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.That(cancelledSecond, Is.False, "the second timeout had already expired with the first");
+        Assert.That(secondRan, Is.True);
+        Assert.That(timer.PendingTimeouts, Is.EqualTo(1));
+        Assert.That(later.Cancel(), Is.True);
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void Cancel_FromATaskOfAnotherTickDueLater_CountsOnce()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        WheelTimeout victim = timer.NewTimeout(_ => Assert.Fail("cancelled timeout ran"), TimeSpan.FromMilliseconds(30));
+        timer.NewTimeout(_ => victim.Cancel(), TimeSpan.FromMilliseconds(10));
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+        Assert.That(victim.Cancel(), Is.False);
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void MaxPendingTimeouts_Exceeded_ThrowsAndKeepsCountExact()
+    {
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { MaxPendingTimeouts = 2 });
+        WheelTimeout first = timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(1));
+        timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(1));
+
+        var exception = Assert.Throws<TimeoutRejectedException>(() => timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(1)));
+
+        Assert.That(exception!.Message, Does.Contain("MaxPendingTimeouts"));
+        Assert.That(timer.PendingTimeouts, Is.EqualTo(2));
+        first.Cancel();
+        Assert.That(() => timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(1)), Throws.Nothing);
+        Assert.That(timer.PendingTimeouts, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void Stop_ReturnsUnprocessedTimeoutsCancelled()
+    {
+        var timer = new HashedWheelTimer(_time);
+        bool ran = false;
+        WheelTimeout a = timer.NewTimeout(_ => ran = true, TimeSpan.FromSeconds(1));
+        WheelTimeout b = timer.NewTimeout(_ => ran = true, TimeSpan.FromSeconds(20));
+        WheelTimeout done = timer.NewTimeout(_ => { }, TimeSpan.FromMilliseconds(10));
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        IReadOnlyList<WheelTimeout> unprocessed = timer.Stop();
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.That(unprocessed, Is.EquivalentTo(new[] { a, b }));
+        Assert.That(unprocessed.Select(t => t.IsCancelled), Has.All.True);
+        Assert.That(a.Cancel(), Is.False);
+        Assert.That(done.IsExpired, Is.True);
+        Assert.That(ran, Is.False);
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+        Assert.That(_time.ScheduledTimers, Is.Zero);
+        Assert.That(timer.Stop(), Is.Empty);
+    }
+
+    [Test]
+    public void NewTimeout_AfterStop_ThrowsAndCountsNothing()
+    {
+        var timer = new HashedWheelTimer(_time);
+        timer.Dispose();
+
+        Assert.That(() => timer.NewTimeout(_ => { }, TimeSpan.Zero), Throws.TypeOf<ObjectDisposedException>());
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void Stop_FromItsOwnTask_ThrowsAndWheelCarriesOn()
+    {
+        var logger = new CollectingLogger<HashedWheelTimer>();
+        HashedWheelTimer timer = CreateTimer(logger: logger);
+        Exception? thrown = null;
+        bool laterRan = false;
+        timer.NewTimeout(
+            _ =>
+            {
+                try
+                {
+                    timer.Stop();
+                }
+                catch (InvalidOperationException exception)
+                {
+                    thrown = exception;
+                }
+            },
+            TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => laterRan = true, TimeSpan.FromMilliseconds(20));
+
+        _time.Advance(TimeSpan.FromMilliseconds(20));
+
+        Assert.That(thrown, Is.Not.Null);
+        Assert.That(thrown!.Message, Does.Contain("own tasks"));
+        Assert.That(laterRan, Is.True);
+    }
+
+    [Test]
+    public void Task_Throwing_IsLoggedAndOthersStillRun()
+    {
+        var logger = new CollectingLogger<HashedWheelTimer>();
+        HashedWheelTimer timer = CreateTimer(logger: logger);
+        var ran = new List<string>();
+        timer.NewTimeout(_ => throw new InvalidOperationException("boom"), TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => ran.Add("same tick"), TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => ran.Add("later"), TimeSpan.FromMilliseconds(50));
+
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+
+        Assert.That(ran, Is.EqualTo(new[] { "same tick", "later" }));
+        LogEntry entry = logger.Entries.Single();
+        Assert.That(entry.Level, Is.EqualTo(LogLevel.Error));
+        Assert.That(entry.EventId.Id, Is.EqualTo(1000));
+        Assert.That(entry.Exception, Is.TypeOf<InvalidOperationException>());
+    }
+
+    [Test]
+    public void TaskScheduler_Set_HandsExpiredTasksToItInsteadOfRunningThemInline()
+    {
+        var scheduler = new QueueingTaskScheduler();
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TaskScheduler = scheduler });
+        var ran = new List<int>();
+        WheelTimeout slow = timer.NewTimeout(_ => ran.Add(1), TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => ran.Add(2), TimeSpan.FromMilliseconds(10));
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(ran, Is.Empty, "tasks must not run on the wheel's callback");
+        Assert.That(scheduler.Queued, Is.EqualTo(2));
+        Assert.That(slow.IsExpired, Is.True);
+
+        scheduler.RunAll();
+        Assert.That(ran, Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void Constructor_BeyondInstanceThreshold_LogsWarning()
+    {
+        var logger = new CollectingLogger<HashedWheelTimer>();
+        var created = new List<HashedWheelTimer>();
+        try
+        {
+            while (HashedWheelTimer.LiveInstances < HashedWheelTimerDefaults.InstanceWarningThreshold)
+            {
+                created.Add(new HashedWheelTimer(_time));
+            }
+
+            Assert.That(logger.Entries, Is.Empty);
+            created.Add(new HashedWheelTimer(_time, logger: logger));
+
+            LogEntry entry = logger.Entries.Single();
+            Assert.That(entry.Level, Is.EqualTo(LogLevel.Warning));
+            Assert.That(entry.EventId.Id, Is.EqualTo(1001));
+            Assert.That(entry.Message, Does.Contain("one per process"));
+        }
+        finally
+        {
+            created.ForEach(timer => timer.Stop());
+        }
+    }
+
+    [Test]
+    public void Stop_DecrementsLiveInstances()
+    {
+        int before = HashedWheelTimer.LiveInstances;
+        var timer = new HashedWheelTimer(_time);
+        Assert.That(HashedWheelTimer.LiveInstances, Is.EqualTo(before + 1));
+
+        timer.Stop();
+        timer.Stop();
+
+        Assert.That(HashedWheelTimer.LiveInstances, Is.EqualTo(before));
+    }
+
+    [Test]
+    public void ScheduleThenCancel_InSteadyState_AllocatesNothing()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        var task = new CountingTask();
+        for (int i = 0; i < 1_000; i++)
+        {
+            timer.NewTimeout(task, TimeSpan.FromSeconds(1 + (i % 9))).Cancel();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            timer.NewTimeout(task, TimeSpan.FromSeconds(1 + (i % 9))).Cancel();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That(allocated, Is.Zero);
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void PendingTimeout_RetainsAtMost56Bytes()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        var task = new CountingTask();
+        timer.NewTimeout(task, TimeSpan.FromSeconds(1));
+        const int Count = 10_000;
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Count; i++)
+        {
+            timer.NewTimeout(task, TimeSpan.FromMilliseconds(1 + (i % 9_000)));
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.That(allocated / (double)Count, Is.LessThanOrEqualTo(56.0));
+    }
+
+    [Test]
+    public void ExpiredNodes_AreReusedByLaterTimeouts()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        var task = new CountingTask();
+        for (int i = 0; i < 100; i++)
+        {
+            timer.NewTimeout(task, TimeSpan.FromMilliseconds(10));
+        }
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(timer.PooledNodes, Is.EqualTo(100));
+
+        for (int i = 0; i < 100; i++)
+        {
+            timer.NewTimeout(task, TimeSpan.FromMilliseconds(10));
+        }
+
+        Assert.That(timer.PooledNodes, Is.Zero);
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(task.Runs, Is.EqualTo(200));
+    }
+
+    private TimeSpan Elapsed => _time.GetUtcNow() - _start;
+
+    private HashedWheelTimer CreateTimer(HashedWheelTimerOptions? options = null, ILogger<HashedWheelTimer>? logger = null)
+    {
+        var timer = new HashedWheelTimer(_time, options, logger);
+        _timers.Add(timer);
+        return timer;
+    }
+
+    private sealed class CountingTask : ITimerTask
+    {
+        public int Runs { get; private set; }
+
+        public void Run(WheelTimeout timeout) => Runs++;
+    }
+
+    private sealed class RecurringTask(HashedWheelTimer timer, TimeSpan period, Func<TimeSpan> clock) : ITimerTask
+    {
+        public List<TimeSpan> FiredAt { get; } = [];
+
+        public void Run(WheelTimeout timeout)
+        {
+            FiredAt.Add(clock());
+            timer.NewTimeout(this, period);
+        }
+    }
+
+    /// <summary>A task scheduler that only queues, so a test decides when tasks run.</summary>
+    private sealed class QueueingTaskScheduler : TaskScheduler
+    {
+        private readonly Queue<Task> _tasks = new();
+
+        public int Queued => _tasks.Count;
+
+        public void RunAll()
+        {
+            while (_tasks.TryDequeue(out Task? task))
+            {
+                TryExecuteTask(task);
+            }
+        }
+
+        protected override IEnumerable<Task> GetScheduledTasks() => _tasks;
+
+        protected override void QueueTask(Task task) => _tasks.Enqueue(task);
+
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => false;
+    }
+
+    /// <summary>
+    /// A clock whose single timer fires only when the test says so, at whatever time the test has set: the way to
+    /// exercise a wake-up that comes late (a paused process) or re-entrantly.
+    /// </summary>
+    private sealed class HandFiredTimeProvider : TimeProvider
+    {
+        private HandTimer? _timer;
+
+        public TimeSpan Now { get; set; }
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Now.Ticks;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            _timer = new HandTimer(callback, state);
+
+        public void Fire() => _timer!.Callback(_timer.State);
+
+        private sealed class HandTimer(TimerCallback callback, object? state) : ITimer
+        {
+            public TimerCallback Callback { get; } = callback;
+
+            public object? State { get; } = state;
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+}
