@@ -1,0 +1,37 @@
+using RegistryKit.Testing;
+using RegistryKit.Timers;
+
+namespace RegistryKit.Tests;
+
+/// <summary>The code shown in README.md and docs/, run as written, so the documentation stays true.</summary>
+public class DocsExamplesTests
+{
+    [Test]
+    public void Readme_Taste()
+    {
+        ServiceUrl provider = ServiceUrl.Parse("dubbo://10.0.0.7:20880/com.example.Greeter?version=1.0&group=blue");
+        ServiceUrl subscription = ServiceUrl.Parse("consumer://10.0.0.9/com.example.Greeter?version=1.0&group=blue,green");
+        bool wanted = subscription.Matches(provider);
+        string key = provider.ServiceKey;
+
+        using var timer = new HashedWheelTimer();
+        WheelTimeout retry = timer.NewTimeout(_ => Console.WriteLine("retry"), TimeSpan.FromSeconds(5));
+        bool cancelled = retry.Cancel();
+
+        Assert.That(wanted, Is.True);
+        Assert.That(key, Is.EqualTo("blue/com.example.Greeter:1.0"));
+        Assert.That(cancelled, Is.True);
+    }
+
+    [Test]
+    public void Testing_VirtualTime()
+    {
+        var time = new ManualTimeProvider();
+        using var timer = new HashedWheelTimer(time);
+        bool fired = false;
+        timer.NewTimeout(_ => fired = true, TimeSpan.FromSeconds(5));
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.That(fired, Is.True);
+    }
+}
