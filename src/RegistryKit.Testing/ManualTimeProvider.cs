@@ -27,6 +27,9 @@ namespace RegistryKit.Testing;
 /// </remarks>
 public sealed class ManualTimeProvider : TimeProvider
 {
+    /// <summary>The longest due time or period a timer accepts: 0xFFFFFFFE ms (about 49.7 days), as for <see cref="System.Threading.Timer"/>.</summary>
+    public static readonly TimeSpan MaxTimerDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
+
     /// <summary>The moment a provider created without a start time begins at: 2000-01-01T00:00:00Z.</summary>
     public static readonly DateTimeOffset DefaultStart = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -173,6 +176,35 @@ public sealed class ManualTimeProvider : TimeProvider
     {
         timer.Version++;
         _queue.Enqueue((timer, timer.Version), (due, timer.Order));
+
+        // Rescheduling leaves the old entry behind until it reaches the head; drop such entries once they
+        // outnumber the live ones, so a timer changed over and over does not grow the queue without bound.
+        if (_queue.Count > (2 * _scheduledTimers) + 64)
+        {
+            var live = new List<((ManualTimer Timer, long Version) Entry, (long Due, long Order) Priority)>(_scheduledTimers);
+            foreach (((ManualTimer Timer, long Version) entry, (long Due, long Order) priority) in _queue.UnorderedItems)
+            {
+                if (entry.Timer.Version == entry.Version && entry.Timer.Scheduled)
+                {
+                    live.Add((entry, priority));
+                }
+            }
+
+            _queue.Clear();
+            _queue.EnqueueRange(live);
+        }
+    }
+
+    /// <summary>The number of entries in the due queue, live or stale; for tests of the provider itself.</summary>
+    internal int QueueLength
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.Count;
+            }
+        }
     }
 
     private bool Change(ManualTimer timer, TimeSpan dueTime, TimeSpan period)
@@ -231,9 +263,12 @@ public sealed class ManualTimeProvider : TimeProvider
 
     private static void ValidateTimerSpan(TimeSpan value, string paramName)
     {
-        if (value != Timeout.InfiniteTimeSpan && value < TimeSpan.Zero)
+        if (value != Timeout.InfiniteTimeSpan && (value < TimeSpan.Zero || value > MaxTimerDelay))
         {
-            throw new ArgumentOutOfRangeException(paramName, value, "A timer's due time and period must be zero or more, or Timeout.InfiniteTimeSpan.");
+            throw new ArgumentOutOfRangeException(
+                paramName,
+                value,
+                $"A timer's due time and period must be from zero to {MaxTimerDelay.TotalMilliseconds} ms (as for System.Threading.Timer), or Timeout.InfiniteTimeSpan.");
         }
     }
 

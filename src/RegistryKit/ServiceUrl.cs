@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using RegistryKit.Internal;
 
@@ -187,27 +188,13 @@ public sealed partial class ServiceUrl : IEquatable<ServiceUrl>
     /// <param name="name">The parameter name.</param>
     /// <param name="defaultValue">The value to use when the parameter is absent, empty or not an integer in range.</param>
     /// <returns>The value.</returns>
-    public int GetParameter(string name, int defaultValue)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        string? text = GetNonEmptyParameter(name);
-        return text is not null && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value)
-            ? value
-            : defaultValue;
-    }
+    public int GetParameter(string name, int defaultValue) => GetInteger(name, defaultValue);
 
     /// <summary>Gets a 64-bit integer parameter (invariant culture).</summary>
     /// <param name="name">The parameter name.</param>
     /// <param name="defaultValue">The value to use when the parameter is absent, empty or not an integer in range.</param>
     /// <returns>The value.</returns>
-    public long GetParameter(string name, long defaultValue)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        string? text = GetNonEmptyParameter(name);
-        return text is not null && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value)
-            ? value
-            : defaultValue;
-    }
+    public long GetParameter(string name, long defaultValue) => GetInteger(name, defaultValue);
 
     /// <summary>Gets whether the parameter is given (possibly with an empty value).</summary>
     /// <param name="name">The parameter name.</param>
@@ -436,6 +423,16 @@ public sealed partial class ServiceUrl : IEquatable<ServiceUrl>
     /// <param name="right">The second URL.</param>
     /// <returns><see langword="true"/> when they differ.</returns>
     public static bool operator !=(ServiceUrl? left, ServiceUrl? right) => !(left == right);
+
+    private T GetInteger<T>(string name, T defaultValue)
+        where T : IBinaryInteger<T>
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        string? text = GetNonEmptyParameter(name);
+        return text is not null && T.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out T? value)
+            ? value
+            : defaultValue;
+    }
 
     private string? GetNonEmptyParameter(string name)
     {

@@ -14,5 +14,13 @@ public sealed partial class HashedWheelTimer
         [LoggerMessage(EventId = 1001, EventName = "TooManyTimers", Level = LogLevel.Warning,
             Message = "{Count} HashedWheelTimer instances are alive, more than {Threshold}. A timer is meant to be shared: use one per process.")]
         public static partial void TooManyInstances(ILogger logger, int count, int threshold);
+
+        [LoggerMessage(EventId = 1002, EventName = "TimerPassFailed", Level = LogLevel.Error,
+            Message = "A pass of the timer wheel failed; the next wake-up carries on.")]
+        public static partial void PassFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 1003, EventName = "TimerSchedulerRefused", Level = LogLevel.Warning,
+            Message = "The task scheduler refused an expired timer task; it ran on the wheel's callback instead.")]
+        public static partial void SchedulerRefused(ILogger logger, Exception exception);
     }
 }

@@ -32,6 +32,10 @@ public sealed partial class HashedWheelTimer : IDisposable
     private const long StateExpired = 2;
     private const long GenerationIncrement = 4;
 
+    // System.Threading timers reject waits above 0xFFFFFFFE ms (about 49.7 days). Waking earlier is harmless: the
+    // pass finds nothing due and arms again.
+    private static readonly long s_maxWakeDelayTicks = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0).Ticks;
+
     private static int s_liveInstances;
 
     [ThreadStatic]
@@ -59,6 +63,7 @@ public sealed partial class HashedWheelTimer : IDisposable
     private int _freeCount;
     private bool _stopped;
     private int _workerRequests;
+    private int _runningOnScheduler;
 
     /// <summary>Creates a timer with the default settings on the system clock.</summary>
     public HashedWheelTimer()
@@ -182,8 +187,9 @@ public sealed partial class HashedWheelTimer : IDisposable
     }
 
     /// <summary>
-    /// Stops the timer: cancels every pending timeout and returns their handles. Tasks already running finish first
-    /// (inline ones before this returns); nothing fires afterwards. A second call returns an empty list.
+    /// Stops the timer: cancels every pending timeout and returns their handles. Tasks already started finish before
+    /// this returns, and nothing runs afterwards: with a <see cref="HashedWheelTimerOptions.TaskScheduler"/>, a task
+    /// that was queued to it but had not started never runs. A second call returns an empty list.
     /// </summary>
     /// <returns>The timeouts that had not expired, now cancelled.</returns>
     /// <exception cref="InvalidOperationException">Called from one of this timer's own tasks.</exception>
@@ -194,50 +200,72 @@ public sealed partial class HashedWheelTimer : IDisposable
             ThrowStopFromTask();
         }
 
-        List<WheelTimeout> unprocessed;
+        return StopCore(waitForRunningTasks: true);
+    }
+
+    /// <summary>
+    /// Stops the timer, as <see cref="Stop"/> does. From one of the timer's own tasks it stops the timer without
+    /// waiting for that task, instead of throwing.
+    /// </summary>
+    public void Dispose() => StopCore(waitForRunningTasks: s_runningTasksOf != this);
+
+    private List<WheelTimeout> StopCore(bool waitForRunningTasks)
+    {
+        List<WheelTimeout> unprocessed = [];
+        bool stoppedNow = false;
         lock (_lock)
         {
-            if (_stopped)
+            if (!_stopped)
             {
-                return [];
-            }
-
-            _stopped = true;
-            unprocessed = new List<WheelTimeout>((int)Math.Min(_pending, 1 << 20));
-            foreach (TimeoutNode sentinel in _buckets)
-            {
-                for (TimeoutNode node = sentinel.Next!; node != sentinel; node = node.Next!)
+                _stopped = true;
+                stoppedNow = true;
+                unprocessed = new List<WheelTimeout>((int)Math.Min(_pending, 1 << 20));
+                foreach (TimeoutNode sentinel in _buckets)
                 {
-                    long stamp = node.Stamp;
-                    Volatile.Write(ref node.Stamp, stamp | StateCancelled);
-                    unprocessed.Add(new WheelTimeout(this, node, stamp));
+                    TimeoutNode node = sentinel.Next!;
+                    while (node != sentinel)
+                    {
+                        TimeoutNode next = node.Next!;
+                        long stamp = node.Stamp;
+                        Volatile.Write(ref node.Stamp, stamp | StateCancelled);
+                        unprocessed.Add(new WheelTimeout(this, node, stamp));
+
+                        // A handle kept by a caller must not hold its task or the rest of the bucket alive.
+                        node.Task = null;
+                        node.Next = null;
+                        node.Prev = null;
+                        node = next;
+                    }
+
+                    sentinel.Next = sentinel;
+                    sentinel.Prev = sentinel;
                 }
 
-                sentinel.Next = sentinel;
-                sentinel.Prev = sentinel;
+                Volatile.Write(ref _pending, 0);
+                _free = null;
+                _freeCount = 0;
             }
-
-            Volatile.Write(ref _pending, 0);
-            _free = null;
-            _freeCount = 0;
         }
 
-        _wakeUp.Dispose();
-        Interlocked.Decrement(ref s_liveInstances);
-
-        // A wake-up already under way may be running due tasks; let it finish so nothing runs after Stop returns.
-        var spinner = default(SpinWait);
-        while (Volatile.Read(ref _workerRequests) != 0)
+        if (stoppedNow)
         {
-            spinner.SpinOnce();
+            _wakeUp.Dispose();
+            Interlocked.Decrement(ref s_liveInstances);
+        }
+
+        if (waitForRunningTasks)
+        {
+            // A pass already under way, or tasks already started on the scheduler, finish before Stop returns, so
+            // nothing runs afterwards. Every caller waits, not only the first.
+            var spinner = default(SpinWait);
+            while (Volatile.Read(ref _workerRequests) != 0 || Volatile.Read(ref _runningOnScheduler) != 0)
+            {
+                spinner.SpinOnce();
+            }
         }
 
         return unprocessed;
     }
-
-    /// <summary>Stops the timer, as <see cref="Stop"/> does.</summary>
-    /// <exception cref="InvalidOperationException">Called from one of this timer's own tasks.</exception>
-    public void Dispose() => Stop();
 
     internal bool Cancel(TimeoutNode node, long stamp)
     {
@@ -336,7 +364,15 @@ public sealed partial class HashedWheelTimer : IDisposable
         int observed = 1;
         do
         {
-            RunDuePass();
+            try
+            {
+                RunDuePass();
+            }
+            catch (Exception exception) when (TryLogPassFailure(exception))
+            {
+                // Logged; the next wake-up carries on. An exception must not escape a timer callback (on the system
+                // clock it would end the process) nor leave the gate closed for good.
+            }
         }
         while ((observed = Interlocked.Add(ref _workerRequests, -observed)) != 0);
     }
@@ -380,7 +416,7 @@ public sealed partial class HashedWheelTimer : IDisposable
                 Volatile.Write(ref _pending, _pending - expiredCount);
             }
 
-            ArmNext(currentTick);
+            ArmNext(currentTick, wokeEarly: currentTick < _armedTick && _armedTick != long.MaxValue);
         }
 
         if (expired is not null)
@@ -423,7 +459,7 @@ public sealed partial class HashedWheelTimer : IDisposable
         return count;
     }
 
-    private void ArmNext(long currentTick)
+    private void ArmNext(long currentTick, bool wokeEarly)
     {
         if (_pending == 0)
         {
@@ -448,14 +484,22 @@ public sealed partial class HashedWheelTimer : IDisposable
             }
         }
 
-        Arm(wakeTick, ElapsedTicks());
+        Arm(wakeTick, ElapsedTicks(), wokeEarly);
     }
 
-    private void Arm(long tick, long now)
+    private void Arm(long tick, long now, bool wokeEarly = false)
     {
-        _armedTick = tick;
-        long delay = Math.Max(0, (tick * _tickTicks) - now);
+        long delay = Math.Clamp((tick * _tickTicks) - now, 0, s_maxWakeDelayTicks);
+
+        // A system timer counts whole milliseconds and may call back a fraction early; asking again for the
+        // sub-millisecond remainder would spin at 0 ms until the boundary passes.
+        if (wokeEarly && delay < TimeSpan.TicksPerMillisecond)
+        {
+            delay = TimeSpan.TicksPerMillisecond;
+        }
+
         _wakeUp.Change(TimeSpan.FromTicks(delay), Timeout.InfiniteTimeSpan);
+        _armedTick = tick;
     }
 
     private void RunExpired(TimeoutNode expired)
@@ -489,16 +533,7 @@ public sealed partial class HashedWheelTimer : IDisposable
                 {
                     TimeoutNode? next = node.Next;
                     node.Next = null;
-                    _ = Task.Factory.StartNew(
-                        static state =>
-                        {
-                            var (timer, node) = ((HashedWheelTimer, TimeoutNode))state!;
-                            timer.InvokeOnScheduler(node);
-                        },
-                        (this, node),
-                        CancellationToken.None,
-                        TaskCreationOptions.DenyChildAttach,
-                        _taskScheduler);
+                    Dispatch(node, _taskScheduler);
                     node = next;
                 }
             }
@@ -509,8 +544,42 @@ public sealed partial class HashedWheelTimer : IDisposable
         }
     }
 
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A scheduler that refuses work must not cost the timeout its task; it runs inline instead.")]
+    private void Dispatch(TimeoutNode node, TaskScheduler scheduler)
+    {
+        try
+        {
+            _ = Task.Factory.StartNew(
+                static state =>
+                {
+                    var (timer, node) = ((HashedWheelTimer, TimeoutNode))state!;
+                    timer.InvokeOnScheduler(node);
+                },
+                (this, node),
+                CancellationToken.None,
+                TaskCreationOptions.DenyChildAttach,
+                scheduler);
+        }
+        catch (Exception exception)
+        {
+            TryLog(static (logger, e) => Log.SchedulerRefused(logger, e), exception);
+            InvokeOnScheduler(node);
+        }
+    }
+
     private void InvokeOnScheduler(TimeoutNode node)
     {
+        lock (_lock)
+        {
+            // Queued before Stop but not started: it never runs, so that nothing runs after Stop returns.
+            if (_stopped)
+            {
+                return;
+            }
+
+            _runningOnScheduler++;
+        }
+
         HashedWheelTimer? outer = s_runningTasksOf;
         s_runningTasksOf = this;
         try
@@ -524,6 +593,7 @@ public sealed partial class HashedWheelTimer : IDisposable
 
         lock (_lock)
         {
+            _runningOnScheduler--;
             Recycle(node);
         }
     }
@@ -545,7 +615,25 @@ public sealed partial class HashedWheelTimer : IDisposable
         }
         catch (Exception exception)
         {
-            Log.TaskFailed(_logger, exception);
+            TryLog(static (logger, e) => Log.TaskFailed(logger, e), exception);
+        }
+    }
+
+    private bool TryLogPassFailure(Exception exception)
+    {
+        TryLog(static (logger, e) => Log.PassFailed(logger, e), exception);
+        return true;
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A logger that throws must not stop the wheel; there is nowhere left to report it.")]
+    private void TryLog(Action<ILogger, Exception> log, Exception exception)
+    {
+        try
+        {
+            log(_logger, exception);
+        }
+        catch (Exception)
+        {
         }
     }
 
@@ -608,7 +696,7 @@ public sealed partial class HashedWheelTimer : IDisposable
         }
 
         long roundedSize = (long)BitOperations.RoundUpToPowerOf2((uint)options.WheelSize);
-        if (options.TickDuration.Ticks > long.MaxValue / roundedSize)
+        if (options.TickDuration.Ticks > long.MaxValue / 4 / roundedSize)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(options),

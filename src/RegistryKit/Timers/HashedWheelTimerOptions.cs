@@ -24,7 +24,8 @@ public sealed class HashedWheelTimerOptions
     /// <value>
     /// The default is <see langword="null"/>: tasks run one after another on the wheel's callback, which allocates
     /// nothing. With a scheduler (for example <see cref="System.Threading.Tasks.TaskScheduler.Default"/>, the thread
-    /// pool) each expired task is queued to it, at the cost of one small allocation per task.
+    /// pool) each expired task is queued to it, at the cost of a <see cref="Task"/> and its state per task. A scheduler
+    /// that refuses the work makes the task run on the wheel's callback instead (logged).
     /// </value>
     public TaskScheduler? TaskScheduler { get; set; }
 }

@@ -12,6 +12,6 @@ public enum TimeoutStatus
     /// <summary>Cancelled before it expired, by <see cref="WheelTimeout.Cancel"/> or <see cref="HashedWheelTimer.Stop"/>.</summary>
     Cancelled = 1,
 
-    /// <summary>Expired: its task has been started.</summary>
+    /// <summary>Expired: its task has been started, or queued to the timer's task scheduler.</summary>
     Expired = 2,
 }

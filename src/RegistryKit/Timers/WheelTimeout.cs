@@ -75,7 +75,7 @@ public readonly struct WheelTimeout : IEquatable<WheelTimeout>
     /// <summary>Gets whether the timeout was cancelled before it expired.</summary>
     public bool IsCancelled => Status == TimeoutStatus.Cancelled;
 
-    /// <summary>Gets whether the timeout expired (its task has been started).</summary>
+    /// <summary>Gets whether the timeout expired: its task has been started, or queued to the timer's task scheduler.</summary>
     public bool IsExpired => Status == TimeoutStatus.Expired;
 
     /// <summary>Cancels the timeout so that its task never runs.</summary>

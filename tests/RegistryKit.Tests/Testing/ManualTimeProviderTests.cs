@@ -210,6 +210,37 @@ public class ManualTimeProviderTests
     }
 
     [Test]
+    public void CreateTimer_DueBeyondSystemTimerLimit_ThrowsLikeTheRealClock()
+    {
+        var time = new ManualTimeProvider();
+
+        Assert.That(
+            () => time.CreateTimer(_ => { }, null, TimeSpan.MaxValue, Timeout.InfiniteTimeSpan),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("dueTime"));
+        Assert.That(
+            () => time.CreateTimer(_ => { }, null, TimeSpan.Zero, ManualTimeProvider.MaxTimerDelay + TimeSpan.FromMilliseconds(1)),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("period"));
+        Assert.That(() => time.CreateTimer(_ => { }, null, ManualTimeProvider.MaxTimerDelay, Timeout.InfiniteTimeSpan).Dispose(), Throws.Nothing);
+    }
+
+    [Test]
+    public void Change_ManyTimes_KeepsTheQueueBounded()
+    {
+        var time = new ManualTimeProvider();
+        int fired = 0;
+        using ITimer timer = time.CreateTimer(_ => fired++, null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+
+        for (int i = 0; i < 10_000; i++)
+        {
+            timer.Change(TimeSpan.FromSeconds(1 + (i % 7)), Timeout.InfiniteTimeSpan);
+        }
+
+        Assert.That(time.QueueLength, Is.LessThan(100));
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.That(fired, Is.EqualTo(1));
+    }
+
+    [Test]
     public void TaskDelay_CompletesOnlyWhenTimeIsAdvanced()
     {
         var time = new ManualTimeProvider();

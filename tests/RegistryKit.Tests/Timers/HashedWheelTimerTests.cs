@@ -528,6 +528,96 @@ public class HashedWheelTimerTests
     }
 
     [Test]
+    public void NewTimeout_BeyondTheSystemTimerLimit_WakesInStepsAndFiresOnTime()
+    {
+        // System.Threading timers (and ManualTimeProvider, like them) refuse waits over 49.7 days.
+        HashedWheelTimer timer = CreateTimer();
+        TimeSpan? firedAt = null;
+
+        timer.NewTimeout(_ => firedAt = Elapsed, TimeSpan.FromDays(60));
+        Assert.That(timer.PendingTimeouts, Is.EqualTo(1));
+
+        _time.Advance(TimeSpan.FromDays(60) - TimeSpan.FromMilliseconds(1));
+        Assert.That(firedAt, Is.Null);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.That(firedAt, Is.EqualTo(TimeSpan.FromDays(60)));
+    }
+
+    [Test]
+    public void TaskScheduler_RefusingWork_TaskRunsInlineAndWheelCarriesOn()
+    {
+        var logger = new CollectingLogger<HashedWheelTimer>();
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TaskScheduler = new RefusingTaskScheduler() }, logger);
+        var ran = new List<int>();
+        timer.NewTimeout(_ => ran.Add(1), TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => ran.Add(2), TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => ran.Add(3), TimeSpan.FromMilliseconds(20));
+
+        _time.Advance(TimeSpan.FromMilliseconds(20));
+
+        Assert.That(ran, Is.EqualTo(new[] { 1, 2, 3 }));
+        Assert.That(logger.Entries.Select(e => e.EventId.Id), Is.EqualTo(new[] { 1003, 1003, 1003 }));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void Task_ThrowingWithAThrowingLogger_WheelCarriesOn()
+    {
+        HashedWheelTimer timer = CreateTimer(logger: new ThrowingLogger());
+        bool laterRan = false;
+        timer.NewTimeout(_ => throw new InvalidOperationException("boom"), TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => laterRan = true, TimeSpan.FromMilliseconds(20));
+
+        Assert.That(() => _time.Advance(TimeSpan.FromMilliseconds(20)), Throws.Nothing);
+        Assert.That(laterRan, Is.True);
+    }
+
+    [Test]
+    public void Stop_WithTaskScheduler_QueuedTasksThatHaveNotStartedNeverRun()
+    {
+        var scheduler = new QueueingTaskScheduler();
+        var timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TaskScheduler = scheduler });
+        bool ran = false;
+        timer.NewTimeout(_ => ran = true, TimeSpan.FromMilliseconds(10));
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(scheduler.Queued, Is.EqualTo(1));
+
+        timer.Stop();
+        scheduler.RunAll();
+
+        Assert.That(ran, Is.False, "nothing may run after Stop returns");
+    }
+
+    [Test]
+    public void Dispose_FromItsOwnTask_StopsWithoutThrowing()
+    {
+        var timer = new HashedWheelTimer(_time);
+        bool laterRan = false;
+        Exception? thrown = null;
+        timer.NewTimeout(
+            _ =>
+            {
+                try
+                {
+                    timer.Dispose();
+                }
+                catch (InvalidOperationException exception)
+                {
+                    thrown = exception;
+                }
+            },
+            TimeSpan.FromMilliseconds(10));
+        timer.NewTimeout(_ => laterRan = true, TimeSpan.FromSeconds(1));
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.That(thrown, Is.Null);
+        Assert.That(laterRan, Is.False);
+        Assert.That(() => timer.NewTimeout(_ => { }, TimeSpan.Zero), Throws.TypeOf<ObjectDisposedException>());
+    }
+
+    [Test]
     public void Constructor_BeyondInstanceThreshold_LogsWarning()
     {
         var logger = new CollectingLogger<HashedWheelTimer>();
@@ -693,6 +783,26 @@ public class HashedWheelTimerTests
         protected override void QueueTask(Task task) => _tasks.Enqueue(task);
 
         protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => false;
+    }
+
+    private sealed class RefusingTaskScheduler : TaskScheduler
+    {
+        protected override IEnumerable<Task> GetScheduledTasks() => [];
+
+        protected override void QueueTask(Task task) => throw new InvalidOperationException("The scheduler has completed.");
+
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => false;
+    }
+
+    private sealed class ThrowingLogger : ILogger<HashedWheelTimer>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            throw new AggregateException("a logging provider failed");
     }
 
     /// <summary>
