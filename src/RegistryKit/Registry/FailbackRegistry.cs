@@ -1,0 +1,964 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RegistryKit.Timers;
+using RegistryKit.Transport;
+
+namespace RegistryKit.Registry;
+
+/// <summary>
+/// The registry engine (Dubbo's AbstractRegistry and FailbackRegistry in one): records intents, calls the
+/// transport, retries failures on the shared wheel, keeps the session alive and recovers it, and turns transport
+/// snapshots into per-category notifications.
+/// </summary>
+/// <remarks>
+/// Lock order: <see cref="_lock"/> guards every field below it; it is never held across an await, a transport
+/// call or a listener call.
+/// </remarks>
+internal sealed partial class FailbackRegistry : IRegistry
+{
+    private const int Running = 0;
+    private const int Disposing = 1;
+    private const int Disposed = 2;
+
+    private readonly Lock _lock = new();
+    private readonly IRegistryTransport _transport;
+    private readonly HashedWheelTimer _timer;
+    private readonly TimeProvider _timeProvider;
+    private readonly RegistryOptions _options;
+    private readonly ILogger _logger;
+    private readonly Random _random;
+    private readonly SemaphoreSlim _sessionGate = new(1, 1);
+    private readonly SemaphoreSlim _retrySlots;
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly HeartbeatTask _heartbeatTask;
+
+    private readonly HashSet<ServiceUrl> _registered = [];
+    private readonly Dictionary<ServiceUrl, Subscription> _subscriptions = [];
+    private readonly Dictionary<RetryKey, RetryTask> _retries = [];
+    private RegistrySession? _session;
+    private WheelTimeout _heartbeat;
+    private int _heartbeatFailures;
+    private int _state;
+    private long _malformedEntries;
+    private long _staleSnapshots;
+    private long _notificationsDelivered;
+    private long _sessionRecoveries;
+
+    public FailbackRegistry(
+        ServiceUrl url,
+        IRegistryTransport transport,
+        HashedWheelTimer timer,
+        TimeProvider timeProvider,
+        RegistryOptions options,
+        ILogger? logger = null,
+        Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(timer);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Url = url;
+        _transport = transport;
+        _timer = timer;
+        _timeProvider = timeProvider;
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _random = random ?? new Random();
+        _retrySlots = new SemaphoreSlim(options.MaxConcurrentRetries, options.MaxConcurrentRetries);
+        _heartbeatTask = new HeartbeatTask(this);
+    }
+
+    internal enum RetryKind
+    {
+        Register,
+        Unregister,
+        Subscribe,
+        Unsubscribe,
+    }
+
+    public ServiceUrl Url { get; }
+
+    public bool IsAvailable => Volatile.Read(ref _state) == Running && Volatile.Read(ref _session) is not null;
+
+    /// <summary>Gets the failed operations waiting to be retried, by kind.</summary>
+    public PendingRetries PendingRetries
+    {
+        get
+        {
+            int register = 0, unregister = 0, subscribe = 0, unsubscribe = 0;
+            lock (_lock)
+            {
+                foreach (RetryKey key in _retries.Keys)
+                {
+                    switch (key.Kind)
+                    {
+                        case RetryKind.Register: register++; break;
+                        case RetryKind.Unregister: unregister++; break;
+                        case RetryKind.Subscribe: subscribe++; break;
+                        default: unsubscribe++; break;
+                    }
+                }
+            }
+
+            return new PendingRetries(register, unregister, subscribe, unsubscribe);
+        }
+    }
+
+    /// <summary>Gets the registry entries skipped because they were not valid URLs.</summary>
+    public long MalformedEntries => Interlocked.Read(ref _malformedEntries);
+
+    /// <summary>Gets the snapshots ignored because a newer revision had already been seen.</summary>
+    public long StaleSnapshots => Interlocked.Read(ref _staleSnapshots);
+
+    /// <summary>Gets the lists handed to listeners.</summary>
+    public long NotificationsDelivered => Interlocked.Read(ref _notificationsDelivered);
+
+    /// <summary>Gets how many times a lost session was replaced and everything registered again.</summary>
+    public long SessionRecoveries => Interlocked.Read(ref _sessionRecoveries);
+
+    /// <summary>Gets the number of subscriptions (URLs with at least one listener).</summary>
+    internal int SubscriptionCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _subscriptions.Count;
+            }
+        }
+    }
+
+    /// <summary>Gets the current session, if one is open.</summary>
+    internal RegistrySession? Session => Volatile.Read(ref _session);
+
+    /// <summary>Gets a copy of the registered intents.</summary>
+    internal IReadOnlyCollection<ServiceUrl> Registered
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _registered];
+            }
+        }
+    }
+
+    public async ValueTask RegisterAsync(ServiceUrl url, CancellationToken cancellationToken = default)
+    {
+        ValidateUrl(url);
+        lock (_lock)
+        {
+            ThrowIfDisposedLocked();
+            _registered.Add(url);
+            CancelRetryLocked(new RetryKey(RetryKind.Unregister, url));
+            CancelRetryLocked(new RetryKey(RetryKind.Register, url));
+        }
+
+        try
+        {
+            RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
+            await _transport.RegisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+            Log.Registered(_logger, url);
+        }
+        catch (Exception exception) when (IsFailure(exception, cancellationToken))
+        {
+            if (ShouldThrow(exception, url, forRegister: true))
+            {
+                lock (_lock)
+                {
+                    _registered.Remove(url);
+                }
+
+                throw new RegistryException($"Registering '{url}' with the registry '{Url}' failed: {exception.Message}", exception);
+            }
+
+            Log.OperationFailedWillRetry(_logger, "register", url, exception);
+            OnFailure(exception);
+            ScheduleRetry(new RetryKey(RetryKind.Register, url), attempt: 1);
+        }
+    }
+
+    public async ValueTask UnregisterAsync(ServiceUrl url, CancellationToken cancellationToken = default)
+    {
+        ValidateUrl(url);
+        lock (_lock)
+        {
+            ThrowIfDisposedLocked();
+            _registered.Remove(url);
+            CancelRetryLocked(new RetryKey(RetryKind.Register, url));
+            CancelRetryLocked(new RetryKey(RetryKind.Unregister, url));
+        }
+
+        try
+        {
+            RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
+            await _transport.UnregisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+            Log.Unregistered(_logger, url);
+        }
+        catch (Exception exception) when (IsFailure(exception, cancellationToken))
+        {
+            if (ShouldThrow(exception, url, forRegister: false))
+            {
+                throw new RegistryException($"Unregistering '{url}' from the registry '{Url}' failed: {exception.Message}", exception);
+            }
+
+            Log.OperationFailedWillRetry(_logger, "unregister", url, exception);
+            ScheduleRetry(new RetryKey(RetryKind.Unregister, url), attempt: 1);
+        }
+    }
+
+    public async ValueTask SubscribeAsync(ServiceUrl url, INotifyListener listener, CancellationToken cancellationToken = default)
+    {
+        ValidateUrl(url);
+        ArgumentNullException.ThrowIfNull(listener);
+        bool needsWatch;
+        lock (_lock)
+        {
+            ThrowIfDisposedLocked();
+            if (!_subscriptions.TryGetValue(url, out Subscription? subscription))
+            {
+                subscription = new Subscription(url);
+                _subscriptions.Add(url, subscription);
+            }
+
+            if (subscription.Pumps.Exists(pump => ReferenceEquals(pump.Listener, listener)))
+            {
+                return;
+            }
+
+            var pump = new ListenerPump(listener, _logger, () => Interlocked.Increment(ref _notificationsDelivered));
+            subscription.Pumps.Add(pump);
+            pump.Start();
+
+            // A listener joining a live subscription gets what the others already have.
+            foreach (KeyValuePair<string, IReadOnlyList<ServiceUrl>> notified in subscription.Notified)
+            {
+                pump.Enqueue(notified.Key, notified.Value);
+            }
+
+            CancelRetryLocked(new RetryKey(RetryKind.Unsubscribe, url));
+            needsWatch = subscription.Adapter is null && !_retries.ContainsKey(new RetryKey(RetryKind.Subscribe, url));
+        }
+
+        if (!needsWatch)
+        {
+            return;
+        }
+
+        try
+        {
+            await StartWatchAsync(url, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (IsFailure(exception, cancellationToken))
+        {
+            if (exception is RegistryTransportException { IsTransient: false })
+            {
+                throw new RegistryException($"Subscribing to '{url}' at the registry '{Url}' failed: {exception.Message}", exception);
+            }
+
+            Log.OperationFailedWillRetry(_logger, "subscribe", url, exception);
+            ScheduleRetry(new RetryKey(RetryKind.Subscribe, url), attempt: 1);
+        }
+    }
+
+    public async ValueTask UnsubscribeAsync(ServiceUrl url, INotifyListener listener, CancellationToken cancellationToken = default)
+    {
+        ValidateUrl(url);
+        ArgumentNullException.ThrowIfNull(listener);
+        ListenerPump? removed = null;
+        IAsyncDisposable? watch = null;
+        lock (_lock)
+        {
+            ThrowIfDisposedLocked();
+            if (!_subscriptions.TryGetValue(url, out Subscription? subscription))
+            {
+                return;
+            }
+
+            int index = subscription.Pumps.FindIndex(pump => ReferenceEquals(pump.Listener, listener));
+            if (index < 0)
+            {
+                return;
+            }
+
+            removed = subscription.Pumps[index];
+            subscription.Pumps.RemoveAt(index);
+            if (subscription.Pumps.Count == 0)
+            {
+                // Dubbo #6676: the notified state of a subscription nobody listens to any more grew without bound.
+                _subscriptions.Remove(url);
+                CancelRetryLocked(new RetryKey(RetryKind.Subscribe, url));
+                watch = subscription.Watch;
+                subscription.Adapter = null;
+                subscription.Watch = null;
+            }
+        }
+
+        await removed.DisposeAsync().ConfigureAwait(false);
+        if (watch is not null)
+        {
+            try
+            {
+                await watch.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (IsFailure(exception, cancellationToken))
+            {
+                Log.OperationFailedWillRetry(_logger, "unsubscribe", url, exception);
+                ScheduleRetry(new RetryKey(RetryKind.Unsubscribe, url), attempt: 1, state: watch);
+            }
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<ServiceUrl>> LookupAsync(ServiceUrl url, CancellationToken cancellationToken = default)
+    {
+        ValidateUrl(url);
+        lock (_lock)
+        {
+            ThrowIfDisposedLocked();
+            if (_subscriptions.TryGetValue(url, out Subscription? subscription) && subscription.Notified.Count > 0)
+            {
+                return [.. subscription.Notified.Values.SelectMany(list => list).Where(u => !u.IsEmptyMarker)];
+            }
+        }
+
+        try
+        {
+            TransportSnapshot snapshot = await _transport.LookupAsync(url, cancellationToken).ConfigureAwait(false);
+            return [.. Parse(snapshot).Where(url.Matches)];
+        }
+        catch (Exception exception) when (IsFailure(exception, cancellationToken))
+        {
+            throw new RegistryException($"Looking up '{url}' at the registry '{Url}' failed and nothing is cached for it: {exception.Message}", exception);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.CompareExchange(ref _state, Disposing, Running) != Running)
+        {
+            return;
+        }
+
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        List<ServiceUrl> dynamicUrls;
+        List<Subscription> subscriptions;
+        RegistrySession? session;
+        lock (_lock)
+        {
+            foreach (RetryTask task in _retries.Values)
+            {
+                task.Handle.Cancel();
+            }
+
+            _retries.Clear();
+            _heartbeat.Cancel();
+            dynamicUrls = [.. _registered.Where(url => url.IsDynamic)];
+            subscriptions = [.. _subscriptions.Values];
+            _subscriptions.Clear();
+            session = _session;
+            _session = null;
+        }
+
+        using (var shutdown = new CancellationTokenSource(_options.ShutdownTimeout, _timeProvider))
+        {
+            if (session is not null)
+            {
+                foreach (ServiceUrl url in dynamicUrls)
+                {
+                    await TryShutdownStepAsync(() => _transport.UnregisterAsync(session, url, shutdown.Token), "unregister", url).ConfigureAwait(false);
+                }
+
+                await TryShutdownStepAsync(() => _transport.CloseSessionAsync(session, shutdown.Token), "close session", Url).ConfigureAwait(false);
+            }
+
+            foreach (Subscription subscription in subscriptions)
+            {
+                subscription.Adapter = null;
+                if (subscription.Watch is { } watch)
+                {
+                    await TryShutdownStepAsync(() => watch.DisposeAsync(), "unsubscribe", subscription.Url).ConfigureAwait(false);
+                }
+
+                foreach (ListenerPump pump in subscription.Pumps)
+                {
+                    await pump.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        Volatile.Write(ref _state, Disposed);
+        _disposing.Dispose();
+        Log.Disposed(_logger, Url);
+    }
+
+    internal void OnSnapshot(WatchAdapter adapter, TransportSnapshot snapshot)
+    {
+        List<ServiceUrl> urls = Parse(snapshot);
+        lock (_lock)
+        {
+            Subscription subscription = adapter.Subscription;
+            if (_state != Running || !ReferenceEquals(subscription.Adapter, adapter))
+            {
+                return;
+            }
+
+            // Dubbo #5961: an older notification must never overwrite a newer one. Revisions are compared within one
+            // watch only: a new watch (after a registry wiped its data) starts counting again.
+            if (adapter.HasSeen && snapshot.Revision <= adapter.LastRevision)
+            {
+                Interlocked.Increment(ref _staleSnapshots);
+                return;
+            }
+
+            adapter.HasSeen = true;
+            adapter.LastRevision = snapshot.Revision;
+            foreach ((string category, IReadOnlyList<ServiceUrl> list) in Categorize(subscription, urls))
+            {
+                if (subscription.Notified.TryGetValue(category, out IReadOnlyList<ServiceUrl>? previous) && SameUrls(previous, list))
+                {
+                    continue;
+                }
+
+                subscription.Notified[category] = list;
+                foreach (ListenerPump pump in subscription.Pumps)
+                {
+                    pump.Enqueue(category, list);
+                }
+            }
+        }
+    }
+
+    internal void OnWatchLost(WatchAdapter adapter, Exception reason)
+    {
+        lock (_lock)
+        {
+            Subscription subscription = adapter.Subscription;
+            if (_state != Running || !ReferenceEquals(subscription.Adapter, adapter))
+            {
+                return;
+            }
+
+            subscription.Adapter = null;
+            subscription.Watch = null;
+        }
+
+        Log.WatchLost(_logger, adapter.Subscription.Url, reason);
+        ScheduleRetry(new RetryKey(RetryKind.Subscribe, adapter.Subscription.Url), attempt: 1);
+    }
+
+    private async Task StartWatchAsync(ServiceUrl url, CancellationToken cancellationToken)
+    {
+        WatchAdapter adapter;
+        lock (_lock)
+        {
+            if (!_subscriptions.TryGetValue(url, out Subscription? subscription) || subscription.Adapter is not null)
+            {
+                return;
+            }
+
+            adapter = new WatchAdapter(this, subscription);
+            subscription.Adapter = adapter;
+        }
+
+        IAsyncDisposable watch;
+        try
+        {
+            watch = await _transport.WatchAsync(url, adapter, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                if (ReferenceEquals(adapter.Subscription.Adapter, adapter))
+                {
+                    adapter.Subscription.Adapter = null;
+                }
+            }
+
+            throw;
+        }
+
+        bool keep;
+        lock (_lock)
+        {
+            keep = _state == Running && ReferenceEquals(adapter.Subscription.Adapter, adapter);
+            if (keep)
+            {
+                adapter.Subscription.Watch = watch;
+            }
+        }
+
+        if (!keep)
+        {
+            await watch.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<RegistrySession> EnsureSessionAsync(CancellationToken cancellationToken)
+    {
+        RegistrySession? session = Volatile.Read(ref _session);
+        if (session is not null)
+        {
+            return session;
+        }
+
+        await _sessionGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            session = Volatile.Read(ref _session);
+            if (session is not null)
+            {
+                return session;
+            }
+
+            session = await _transport.OpenSessionAsync(_options.SessionTtl, cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (_state != Running)
+                {
+                    return session;
+                }
+
+                _session = session;
+                _heartbeatFailures = 0;
+                _heartbeat.Cancel();
+                _heartbeat = _timer.NewTimeout(_heartbeatTask, session.HeartbeatInterval);
+            }
+
+            Log.SessionOpened(_logger, session.Id, session.Ttl);
+            return session;
+        }
+        finally
+        {
+            _sessionGate.Release();
+        }
+    }
+
+    private void OnFailure(Exception exception)
+    {
+        if (exception is RegistrySessionLostException && Volatile.Read(ref _session) is { } session)
+        {
+            OnSessionLost(session);
+        }
+    }
+
+    private void OnSessionLost(RegistrySession lost)
+    {
+        lock (_lock)
+        {
+            if (!ReferenceEquals(_session, lost) || _state != Running)
+            {
+                return;
+            }
+
+            _session = null;
+            _heartbeat.Cancel();
+        }
+
+        Log.SessionLost(_logger, lost.Id);
+        _ = RecoverAsync();
+    }
+
+    /// <summary>Opens a new session and registers every intent again; subscriptions whose watch is gone are set up again.</summary>
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Recovery runs in the background; every failure becomes a retry.")]
+    private async Task RecoverAsync()
+    {
+        Interlocked.Increment(ref _sessionRecoveries);
+        List<ServiceUrl> registered;
+        List<ServiceUrl> unwatched;
+        lock (_lock)
+        {
+            if (_state != Running)
+            {
+                return;
+            }
+
+            // Dubbo #7665: retries queued against the old session are stale; recovery covers every intent, so drop
+            // them instead of letting them run alongside it.
+            foreach (RetryKey key in _retries.Keys.Where(key => key.Kind == RetryKind.Register).ToList())
+            {
+                CancelRetryLocked(key);
+            }
+
+            registered = [.. _registered];
+            unwatched = [.. _subscriptions.Values.Where(s => s.Adapter is null && !_retries.ContainsKey(new RetryKey(RetryKind.Subscribe, s.Url))).Select(s => s.Url)];
+        }
+
+        CancellationToken token = _disposing.Token;
+        foreach (ServiceUrl url in registered)
+        {
+            try
+            {
+                RegistrySession session = await EnsureSessionAsync(token).ConfigureAwait(false);
+                await _transport.RegisterAsync(session, url, token).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (!token.IsCancellationRequested)
+            {
+                Log.OperationFailedWillRetry(_logger, "re-register", url, exception);
+                ScheduleRetry(new RetryKey(RetryKind.Register, url), attempt: 1);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        foreach (ServiceUrl url in unwatched)
+        {
+            ScheduleRetry(new RetryKey(RetryKind.Subscribe, url), attempt: 1, delay: TimeSpan.Zero);
+        }
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
+    private async Task BeatAsync()
+    {
+        RegistrySession? session = Volatile.Read(ref _session);
+        if (session is null || Volatile.Read(ref _state) != Running)
+        {
+            return;
+        }
+
+        try
+        {
+            await _transport.KeepAliveAsync(session, _disposing.Token).ConfigureAwait(false);
+            lock (_lock)
+            {
+                _heartbeatFailures = 0;
+            }
+        }
+        catch (RegistrySessionLostException)
+        {
+            OnSessionLost(session);
+            return;
+        }
+        catch (Exception exception) when (!_disposing.IsCancellationRequested)
+        {
+            int failures;
+            lock (_lock)
+            {
+                failures = ++_heartbeatFailures;
+            }
+
+            Log.HeartbeatFailed(_logger, session.Id, failures, exception);
+            if (failures >= _options.HeartbeatFailureThreshold)
+            {
+                OnSessionLost(session);
+                return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_state == Running && ReferenceEquals(_session, session))
+            {
+                _heartbeat = _timer.NewTimeout(_heartbeatTask, session.HeartbeatInterval);
+            }
+        }
+    }
+
+    private void ScheduleRetry(RetryKey key, int attempt, object? state = null, TimeSpan? delay = null)
+    {
+        lock (_lock)
+        {
+            if (_state != Running)
+            {
+                return;
+            }
+
+            if (_options.MaxRetries is int max && attempt > max)
+            {
+                _retries.Remove(key);
+                Log.RetriesExhausted(_logger, key.Kind, key.Url, max);
+                return;
+            }
+
+            CancelRetryLocked(key);
+            var task = new RetryTask(this, key, attempt, state);
+            task.Handle = _timer.NewTimeout(task, delay ?? BackoffLocked(attempt));
+            _retries[key] = task;
+        }
+    }
+
+    private TimeSpan BackoffLocked(int attempt)
+    {
+        double factor = Math.Pow(2, Math.Min(attempt - 1, 30));
+        double baseTicks = Math.Min(_options.MaxRetryDelay.Ticks, _options.RetryPeriod.Ticks * factor);
+        return TimeSpan.FromTicks((long)(baseTicks * (1 + (_options.RetryJitter * _random.NextDouble()))));
+    }
+
+    private void CancelRetryLocked(RetryKey key)
+    {
+        if (_retries.Remove(key, out RetryTask? task))
+        {
+            task.Handle.Cancel();
+        }
+    }
+
+    private void OnRetryDue(RetryTask task)
+    {
+        lock (_lock)
+        {
+            if (_state != Running || !_retries.TryGetValue(task.Key, out RetryTask? current) || !ReferenceEquals(current, task))
+            {
+                return;
+            }
+
+            if (!_retrySlots.Wait(0))
+            {
+                // Too many retries in flight: come back a little later, spread out, without counting an attempt.
+                double spread = _options.RetryPeriod.Ticks * (0.1 + (0.4 * _random.NextDouble()));
+                task.Handle = _timer.NewTimeout(task, TimeSpan.FromTicks((long)spread));
+                return;
+            }
+        }
+
+        _ = RunRetryAsync(task);
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Retries run in the background; every failure schedules the next attempt.")]
+    private async Task RunRetryAsync(RetryTask task)
+    {
+        CancellationToken token = _disposing.Token;
+        try
+        {
+            await RetryOnceAsync(task, token).ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (_retries.TryGetValue(task.Key, out RetryTask? current) && ReferenceEquals(current, task))
+                {
+                    _retries.Remove(task.Key);
+                }
+            }
+
+            Log.RetrySucceeded(_logger, task.Key.Kind, task.Key.Url, task.Attempt);
+        }
+        catch (Exception exception) when (!token.IsCancellationRequested)
+        {
+            Log.RetryFailed(_logger, task.Key.Kind, task.Key.Url, task.Attempt, exception);
+            OnFailure(exception);
+            bool stillWanted;
+            lock (_lock)
+            {
+                stillWanted = _retries.TryGetValue(task.Key, out RetryTask? current) && ReferenceEquals(current, task);
+            }
+
+            if (stillWanted)
+            {
+                ScheduleRetry(task.Key, task.Attempt + 1, task.State);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            _retrySlots.Release();
+        }
+    }
+
+    private async Task RetryOnceAsync(RetryTask task, CancellationToken token)
+    {
+        ServiceUrl url = task.Key.Url;
+        switch (task.Key.Kind)
+        {
+            case RetryKind.Register:
+                lock (_lock)
+                {
+                    if (!_registered.Contains(url))
+                    {
+                        return;
+                    }
+                }
+
+                await _transport.RegisterAsync(await EnsureSessionAsync(token).ConfigureAwait(false), url, token).ConfigureAwait(false);
+                break;
+
+            case RetryKind.Unregister:
+                lock (_lock)
+                {
+                    if (_registered.Contains(url))
+                    {
+                        return;
+                    }
+                }
+
+                await _transport.UnregisterAsync(await EnsureSessionAsync(token).ConfigureAwait(false), url, token).ConfigureAwait(false);
+                break;
+
+            case RetryKind.Subscribe:
+                await StartWatchAsync(url, token).ConfigureAwait(false);
+                break;
+
+            default:
+                await ((IAsyncDisposable)task.State!).DisposeAsync().ConfigureAwait(false);
+                break;
+        }
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Shutdown is best effort within its time budget; failures are logged.")]
+    private async Task TryShutdownStepAsync(Func<ValueTask> step, string operation, ServiceUrl url)
+    {
+        try
+        {
+            await step().ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            Log.ShutdownStepFailed(_logger, operation, url, exception);
+        }
+    }
+
+    private List<ServiceUrl> Parse(TransportSnapshot snapshot)
+    {
+        var urls = new List<ServiceUrl>(snapshot.Entries.Count);
+        foreach (string entry in snapshot.Entries)
+        {
+            if (ServiceUrl.TryParse(entry, out ServiceUrl? url))
+            {
+                urls.Add(url);
+            }
+            else
+            {
+                Interlocked.Increment(ref _malformedEntries);
+                Log.MalformedEntrySkipped(_logger, entry.Length);
+            }
+        }
+
+        return urls;
+    }
+
+    /// <summary>Filters a snapshot by the subscription's rules and groups it into the full list of each category it wants.</summary>
+    private List<(string Category, IReadOnlyList<ServiceUrl> Urls)> Categorize(Subscription subscription, List<ServiceUrl> urls)
+    {
+        ServiceUrl wanted = subscription.Url;
+        var groups = new Dictionary<string, List<ServiceUrl>>(StringComparer.Ordinal);
+        foreach (ServiceUrl url in urls)
+        {
+            if (!url.IsEmptyMarker && wanted.Matches(url))
+            {
+                string category = url.Category;
+                if (!groups.TryGetValue(category, out List<ServiceUrl>? list))
+                {
+                    groups[category] = list = [];
+                }
+
+                if (!list.Contains(url))
+                {
+                    list.Add(url);
+                }
+            }
+        }
+
+        // Explicit categories are always reported (empty ones as a marker); with '*' or exclusions, the categories
+        // present now plus those reported before, so a category that vanished is reported empty.
+        string? categoryList = wanted.GetParameter(ServiceUrlKeys.Category);
+        IEnumerable<string> categories = string.IsNullOrEmpty(categoryList)
+            ? [ServiceUrlKeys.ProvidersCategory]
+            : categoryList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is var explicitList
+                && explicitList.All(c => c != ServiceUrlKeys.AnyValue && !c.StartsWith(ServiceUrlKeys.ExcludePrefix, StringComparison.Ordinal))
+                ? explicitList
+                : groups.Keys.Union(subscription.Notified.Keys).ToList();
+
+        var result = new List<(string, IReadOnlyList<ServiceUrl>)>();
+        foreach (string category in categories)
+        {
+            if (groups.TryGetValue(category, out List<ServiceUrl>? list))
+            {
+                result.Add((category, list));
+            }
+            else if (_options.EmptyProtection && category == ServiceUrlKeys.ProvidersCategory
+                && subscription.Notified.TryGetValue(category, out IReadOnlyList<ServiceUrl>? last) && !last.All(u => u.IsEmptyMarker))
+            {
+                // Dubbo #9213: with empty protection on, a providers list never empties out; the last one stays.
+                Log.EmptyProtected(_logger, wanted);
+            }
+            else
+            {
+                result.Add((category, [wanted.ToEmptyMarker(category)]));
+            }
+        }
+
+        return result;
+    }
+
+    private static bool SameUrls(IReadOnlyList<ServiceUrl> a, IReadOnlyList<ServiceUrl> b) =>
+        a.Count == b.Count && a.All(b.Contains);
+
+    private bool ShouldThrow(Exception exception, ServiceUrl url, bool forRegister)
+    {
+        if (exception is RegistryTransportException { IsTransient: false })
+        {
+            return true;
+        }
+
+        // Dubbo: check on the registry and on the URL, and never for a consumer's own registration.
+        return _options.Check && url.Check && !(forRegister && url.IsConsumer);
+    }
+
+    private static bool IsFailure(Exception exception, CancellationToken cancellationToken) =>
+        !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
+
+    private static void ValidateUrl(ServiceUrl url) => ArgumentNullException.ThrowIfNull(url);
+
+    private void ThrowIfDisposedLocked()
+    {
+        if (_state != Running)
+        {
+            throw new ObjectDisposedException(nameof(IRegistry), $"The registry '{Url}' has been disposed.");
+        }
+    }
+
+    private readonly record struct RetryKey(RetryKind Kind, ServiceUrl Url);
+
+    private sealed class RetryTask(FailbackRegistry owner, RetryKey key, int attempt, object? state) : ITimerTask
+    {
+        public RetryKey Key { get; } = key;
+
+        public int Attempt { get; } = attempt;
+
+        public object? State { get; } = state;
+
+        public WheelTimeout Handle { get; set; }
+
+        public void Run(WheelTimeout timeout) => owner.OnRetryDue(this);
+    }
+
+    private sealed class HeartbeatTask(FailbackRegistry owner) : ITimerTask
+    {
+        public void Run(WheelTimeout timeout) => _ = owner.BeatAsync();
+    }
+
+    internal sealed class Subscription(ServiceUrl url)
+    {
+        public ServiceUrl Url { get; } = url;
+
+        public List<ListenerPump> Pumps { get; } = [];
+
+        public Dictionary<string, IReadOnlyList<ServiceUrl>> Notified { get; } = new(StringComparer.Ordinal);
+
+        public WatchAdapter? Adapter { get; set; }
+
+        public IAsyncDisposable? Watch { get; set; }
+    }
+
+    internal sealed class WatchAdapter(FailbackRegistry owner, Subscription subscription) : ITransportWatcher
+    {
+        public Subscription Subscription { get; } = subscription;
+
+        public bool HasSeen { get; set; }
+
+        public long LastRevision { get; set; }
+
+        public void OnSnapshot(TransportSnapshot snapshot) => owner.OnSnapshot(this, snapshot);
+
+        public void OnLost(Exception reason) => owner.OnWatchLost(this, reason);
+    }
+}

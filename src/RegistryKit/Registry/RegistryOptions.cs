@@ -1,0 +1,70 @@
+namespace RegistryKit.Registry;
+
+/// <summary>Settings of a registry client.</summary>
+public sealed class RegistryOptions
+{
+    /// <summary>Gets or sets the delay before the first retry of a failed operation.</summary>
+    /// <value>The default is 5 seconds (Dubbo's). Positive.</value>
+    public TimeSpan RetryPeriod { get; set; } = RegistryDefaults.RetryPeriod;
+
+    /// <summary>Gets or sets the longest delay between retries; delays double from <see cref="RetryPeriod"/> up to it.</summary>
+    /// <value>The default is 1 minute. Not below <see cref="RetryPeriod"/>.</value>
+    public TimeSpan MaxRetryDelay { get; set; } = RegistryDefaults.MaxRetryDelay;
+
+    /// <summary>Gets or sets how much a retry delay may be stretched at random (0.2 = up to 20 % longer).</summary>
+    /// <value>The default is 0.2. From 0 to 1.</value>
+    public double RetryJitter { get; set; } = RegistryDefaults.RetryJitter;
+
+    /// <summary>Gets or sets how many retries may run at once, so that a registry coming back is not stormed.</summary>
+    /// <value>The default is 8. Positive.</value>
+    public int MaxConcurrentRetries { get; set; } = RegistryDefaults.MaxConcurrentRetries;
+
+    /// <summary>
+    /// Gets or sets how many times a failed operation is retried; <see langword="null"/> retries until it succeeds or is
+    /// undone. Giving up loses registrations (Dubbo's old limit of 3 did: #291, #6810, #12593), so leave it unset.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: never give up. Positive when set.</value>
+    public int? MaxRetries { get; set; }
+
+    /// <summary>Gets or sets the session TTL asked of the registry.</summary>
+    /// <value>The default is 15 seconds. Positive.</value>
+    public TimeSpan SessionTtl { get; set; } = RegistryDefaults.SessionTtl;
+
+    /// <summary>Gets or sets whether failing calls throw instead of retrying in the background (a URL's <c>check=false</c> overrides it).</summary>
+    /// <value>The default is <see langword="true"/>, as in Dubbo.</value>
+    public bool Check { get; set; } = RegistryDefaults.Check;
+
+    /// <summary>Gets or sets whether an emptied providers category is held back, keeping the last non-empty list (Dubbo #9213).</summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool EmptyProtection { get; set; } = RegistryDefaults.EmptyProtection;
+
+    /// <summary>Gets or sets how long disposal spends unregistering and closing the session.</summary>
+    /// <value>The default is 5 seconds. Not negative.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = RegistryDefaults.ShutdownTimeout;
+
+    /// <summary>Gets or sets after how many consecutive failed heartbeats the session is treated as lost.</summary>
+    /// <value>The default is 3. Positive.</value>
+    public int HeartbeatFailureThreshold { get; set; } = RegistryDefaults.HeartbeatFailureThreshold;
+
+    /// <summary>Throws when a setting is out of range, naming it and the range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
+    public void Validate()
+    {
+        Require(RetryPeriod > TimeSpan.Zero, nameof(RetryPeriod), RetryPeriod, "must be positive");
+        Require(MaxRetryDelay >= RetryPeriod, nameof(MaxRetryDelay), MaxRetryDelay, $"must not be below RetryPeriod ({RetryPeriod})");
+        Require(RetryJitter is >= 0 and <= 1, nameof(RetryJitter), RetryJitter, "must be from 0 to 1");
+        Require(MaxConcurrentRetries > 0, nameof(MaxConcurrentRetries), MaxConcurrentRetries, "must be positive");
+        Require(MaxRetries is null or > 0, nameof(MaxRetries), MaxRetries, "must be positive, or null to retry until success");
+        Require(SessionTtl > TimeSpan.Zero, nameof(SessionTtl), SessionTtl, "must be positive");
+        Require(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative");
+        Require(HeartbeatFailureThreshold > 0, nameof(HeartbeatFailureThreshold), HeartbeatFailureThreshold, "must be positive");
+
+        static void Require(bool condition, string name, object? value, string rule)
+        {
+            if (!condition)
+            {
+                throw new ArgumentOutOfRangeException(name, value, $"RegistryOptions.{name} is {value ?? "null"}; it {rule}.");
+            }
+        }
+    }
+}
