@@ -32,6 +32,7 @@ internal sealed partial class FailbackRegistry : IRegistry
     private readonly SemaphoreSlim _retrySlots;
     private readonly CancellationTokenSource _disposing = new();
     private readonly HeartbeatTask _heartbeatTask;
+    private readonly Action? _onDisposed;
 
     private readonly HashSet<ServiceUrl> _registered = [];
     private readonly Dictionary<ServiceUrl, Subscription> _subscriptions = [];
@@ -52,7 +53,8 @@ internal sealed partial class FailbackRegistry : IRegistry
         TimeProvider timeProvider,
         RegistryOptions options,
         ILogger? logger = null,
-        Random? random = null)
+        Random? random = null,
+        Action? onDisposed = null)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(transport);
@@ -69,6 +71,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         _random = random ?? new Random();
         _retrySlots = new SemaphoreSlim(options.MaxConcurrentRetries, options.MaxConcurrentRetries);
         _heartbeatTask = new HeartbeatTask(this);
+        _onDisposed = onDisposed;
     }
 
     internal enum RetryKind
@@ -391,9 +394,14 @@ internal sealed partial class FailbackRegistry : IRegistry
 
         await _transport.DisposeAsync().ConfigureAwait(false);
         Volatile.Write(ref _state, Disposed);
+        _onDisposed?.Invoke();
         _disposing.Dispose();
         Log.Disposed(_logger, Url);
     }
+
+    /// <summary>Opens the session now, so that a registry created with check on fails at once when unreachable.</summary>
+    internal async ValueTask ConnectAsync(CancellationToken cancellationToken) =>
+        await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
 
     internal void OnSnapshot(WatchAdapter adapter, TransportSnapshot snapshot)
     {
