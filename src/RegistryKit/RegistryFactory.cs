@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RegistryKit.Cache;
 using RegistryKit.Registry;
 using RegistryKit.Timers;
 using RegistryKit.Transport;
@@ -136,7 +137,8 @@ public sealed partial class RegistryFactory : IAsyncDisposable
                 _timeProvider,
                 _options,
                 _loggerFactory.CreateLogger("RegistryKit.Registry"),
-                onDisposed: () => _registries.TryRemove(key, out _));
+                onDisposed: () => _registries.TryRemove(key, out _),
+                cache: CreateCache(registryUrl));
             IRegistry registry = _listeners.Length == 0 ? engine : new ListeningRegistry(engine, _listeners, _logger);
             if (_options.Check && registryUrl.Check)
             {
@@ -206,6 +208,18 @@ public sealed partial class RegistryFactory : IAsyncDisposable
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => DestroyAllAsync();
+
+    private RegistryCacheStore? CreateCache(ServiceUrl registryUrl)
+    {
+        if (!_options.CacheEnabled)
+        {
+            return null;
+        }
+
+        string application = registryUrl.GetParameter(ServiceUrlKeys.Application, AppDomain.CurrentDomain.FriendlyName);
+        string path = RegistryCacheFile.PathFor(_options.CacheDirectory ?? RegistryCacheFile.DefaultDirectory, application, registryUrl);
+        return new RegistryCacheStore(path, _timeProvider, _loggerFactory.CreateLogger("RegistryKit.Cache"));
+    }
 
     /// <summary>
     /// The identity of a registry: scheme, credentials, hosts and ports, path, group and version. Kept in memory only:

@@ -15,10 +15,12 @@ public class RegistryFactoryTests
     private InMemoryRegistryServer _server = null!;
     private RegistryFactory _factory = null!;
     private readonly CollectingLoggerFactory _logs = new();
+    private string _cacheDirectory = null!;
 
     [SetUp]
     public void SetUp()
     {
+        _cacheDirectory = Path.Combine(Path.GetTempPath(), "registrykit-tests", Guid.NewGuid().ToString("N"));
         _time = new ManualTimeProvider();
         _timer = new HashedWheelTimer(_time);
         _server = new InMemoryRegistryServer(_time);
@@ -32,6 +34,10 @@ public class RegistryFactoryTests
         await _factory.DisposeAsync();
         _timer.Dispose();
         _server.Dispose();
+        if (Directory.Exists(_cacheDirectory))
+        {
+            Directory.Delete(_cacheDirectory, recursive: true);
+        }
     }
 
     [Test]
@@ -148,7 +154,7 @@ public class RegistryFactoryTests
         var failing = new ThrowingDisposeTransportFactory(new InMemoryRegistryTransportFactory(_server));
         await using var factory = new RegistryFactory(
             [new("memory", new InMemoryRegistryTransportFactory(_server)), new("broken", failing)],
-            new RegistryOptions { Check = false },
+            new RegistryOptions { Check = false, CacheDirectory = _cacheDirectory },
             _time,
             _timer,
             _logs);
@@ -229,7 +235,7 @@ public class RegistryFactoryTests
     private RegistryFactory CreateFactory(bool check, params IRegistryServiceListener[] hooks) =>
         new(
             [new("memory", new InMemoryRegistryTransportFactory(_server))],
-            new RegistryOptions { Check = check },
+            new RegistryOptions { Check = check, CacheDirectory = _cacheDirectory },
             _time,
             _timer,
             _logs,

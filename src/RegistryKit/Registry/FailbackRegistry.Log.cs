@@ -62,6 +62,10 @@ internal sealed partial class FailbackRegistry
             Message = "Retry {Attempt} of {Operation} '{Url}' failed; trying again later.")]
         public static partial void RetryFailed(ILogger logger, RetryKind operation, ServiceUrl url, int attempt, Exception exception);
 
+        [LoggerMessage(EventId = 2015, EventName = "ServedFromCache", Level = LogLevel.Warning,
+            Message = "Serving '{Url}' {Count} URLs from the disk cache until the registry answers.")]
+        public static partial void ServedFromCache(ILogger logger, ServiceUrl url, int count);
+
         [LoggerMessage(EventId = 2013, EventName = "Disposed", Level = LogLevel.Information, Message = "Registry '{Url}' disposed.")]
         public static partial void Disposed(ILogger logger, ServiceUrl url);
     }

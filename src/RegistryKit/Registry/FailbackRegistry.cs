@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RegistryKit.Cache;
 using RegistryKit.Timers;
 using RegistryKit.Transport;
 
@@ -33,6 +34,7 @@ internal sealed partial class FailbackRegistry : IRegistry
     private readonly CancellationTokenSource _disposing = new();
     private readonly HeartbeatTask _heartbeatTask;
     private readonly Action? _onDisposed;
+    private readonly RegistryCacheStore? _cache;
 
     private readonly HashSet<ServiceUrl> _registered = [];
     private readonly Dictionary<ServiceUrl, Subscription> _subscriptions = [];
@@ -54,7 +56,8 @@ internal sealed partial class FailbackRegistry : IRegistry
         RegistryOptions options,
         ILogger? logger = null,
         Random? random = null,
-        Action? onDisposed = null)
+        Action? onDisposed = null,
+        RegistryCacheStore? cache = null)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(transport);
@@ -72,6 +75,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         _retrySlots = new SemaphoreSlim(options.MaxConcurrentRetries, options.MaxConcurrentRetries);
         _heartbeatTask = new HeartbeatTask(this);
         _onDisposed = onDisposed;
+        _cache = cache;
     }
 
     internal enum RetryKind
@@ -263,6 +267,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             Log.OperationFailedWillRetry(_logger, "subscribe", url, exception);
+            ServeFromCache(url);
             ScheduleRetry(new RetryKey(RetryKind.Subscribe, url), attempt: 1);
         }
     }
@@ -334,6 +339,11 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
         catch (Exception exception) when (IsFailure(exception, cancellationToken))
         {
+            if (_cache?.Get(url) is { } cached)
+            {
+                return [.. cached.Where(u => !u.IsEmptyMarker && url.Matches(u))];
+            }
+
             throw new RegistryException($"Looking up '{url}' at the registry '{Url}' failed and nothing is cached for it: {exception.Message}", exception);
         }
     }
@@ -393,6 +403,11 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
 
         await _transport.DisposeAsync().ConfigureAwait(false);
+        if (_cache is not null)
+        {
+            await _cache.DisposeAsync().ConfigureAwait(false);
+        }
+
         Volatile.Write(ref _state, Disposed);
         _onDisposed?.Invoke();
         _disposing.Dispose();
@@ -424,18 +439,50 @@ internal sealed partial class FailbackRegistry : IRegistry
 
             adapter.HasSeen = true;
             adapter.LastRevision = snapshot.Revision;
-            foreach ((string category, IReadOnlyList<ServiceUrl> list) in Categorize(subscription, urls))
+            if (NotifyLocked(subscription, Categorize(subscription, urls)))
             {
-                if (subscription.Notified.TryGetValue(category, out IReadOnlyList<ServiceUrl>? previous) && SameUrls(previous, list))
-                {
-                    continue;
-                }
+                _cache?.Put(subscription.Url, subscription.Notified.Values.SelectMany(list => list));
+            }
+        }
+    }
 
-                subscription.Notified[category] = list;
-                foreach (ListenerPump pump in subscription.Pumps)
-                {
-                    pump.Enqueue(category, list);
-                }
+    /// <summary>Stores and delivers each category whose list changed; returns whether any did.</summary>
+    private static bool NotifyLocked(Subscription subscription, IEnumerable<(string Category, IReadOnlyList<ServiceUrl> Urls)> lists)
+    {
+        bool changed = false;
+        foreach ((string category, IReadOnlyList<ServiceUrl> list) in lists)
+        {
+            if (subscription.Notified.TryGetValue(category, out IReadOnlyList<ServiceUrl>? previous) && SameUrls(previous, list))
+            {
+                continue;
+            }
+
+            changed = true;
+            subscription.Notified[category] = list;
+            foreach (ListenerPump pump in subscription.Pumps)
+            {
+                pump.Enqueue(category, list);
+            }
+        }
+
+        return changed;
+    }
+
+    /// <summary>A subscription that could not be set up is served what the disk cache holds for it, if anything.</summary>
+    private void ServeFromCache(ServiceUrl url)
+    {
+        IReadOnlyList<ServiceUrl>? cached = _cache?.Get(url);
+        if (cached is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_subscriptions.TryGetValue(url, out Subscription? subscription) && subscription.Notified.Count == 0)
+            {
+                NotifyLocked(subscription, cached.GroupBy(u => u.Category).Select(g => (g.Key, (IReadOnlyList<ServiceUrl>)[.. g])));
+                Log.ServedFromCache(_logger, url, cached.Count);
             }
         }
     }

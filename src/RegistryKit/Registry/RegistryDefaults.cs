@@ -27,6 +27,9 @@ internal static class RegistryDefaults
     /// <summary>How long disposal spends unregistering before it gives up and lets the session expire.</summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>On: subscribers are served from disk while the registry is down.</summary>
+    public const bool CacheEnabled = true;
+
     /// <summary>Consecutive failed heartbeats after which the session is treated as lost.</summary>
     public const int HeartbeatFailureThreshold = 3;
 }

@@ -46,6 +46,19 @@ public sealed class RegistryOptions
     /// <value>The default is 3. Positive.</value>
     public int HeartbeatFailureThreshold { get; set; } = RegistryDefaults.HeartbeatFailureThreshold;
 
+    /// <summary>Gets or sets whether what subscribers were told is kept on disk, to serve them while the registry is down.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool CacheEnabled { get; set; } = RegistryDefaults.CacheEnabled;
+
+    /// <summary>
+    /// Gets or sets the folder of the cache files (one per application and registry). Created owner-only on Unix.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: <c>RegistryKit/cache</c> under the user's local application data
+    /// (<c>~/.local/share</c> on Linux, <c>%LOCALAPPDATA%</c> on Windows), never the working directory.
+    /// </value>
+    public string? CacheDirectory { get; set; }
+
     /// <summary>Throws when a setting is out of range, naming it and the range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
@@ -57,6 +70,7 @@ public sealed class RegistryOptions
         Require(MaxRetries is null or > 0, nameof(MaxRetries), MaxRetries, "must be positive, or null to retry until success");
         Require(SessionTtl > TimeSpan.Zero, nameof(SessionTtl), SessionTtl, "must be positive");
         Require(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative");
+        Require(CacheDirectory is null || CacheDirectory.Trim().Length > 0, nameof(CacheDirectory), CacheDirectory, "must be null (the default folder) or a folder path");
         Require(HeartbeatFailureThreshold > 0, nameof(HeartbeatFailureThreshold), HeartbeatFailureThreshold, "must be positive");
 
         static void Require(bool condition, string name, object? value, string rule)

@@ -57,6 +57,8 @@ public class FailbackRegistryTests
             Assert.That(options.EmptyProtection, Is.False);
             Assert.That(options.ShutdownTimeout, Is.EqualTo(TimeSpan.FromSeconds(5)));
             Assert.That(options.HeartbeatFailureThreshold, Is.EqualTo(3));
+            Assert.That(options.CacheEnabled, Is.True);
+            Assert.That(options.CacheDirectory, Is.Null, "the default folder under local application data");
         });
     }
 
