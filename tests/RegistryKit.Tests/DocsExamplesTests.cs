@@ -1,4 +1,7 @@
+using RegistryKit.InMemory;
+using RegistryKit.Registry;
 using RegistryKit.Testing;
+using RegistryKit.Tests.Support;
 using RegistryKit.Timers;
 
 namespace RegistryKit.Tests;
@@ -33,5 +36,27 @@ public class DocsExamplesTests
 
         time.Advance(TimeSpan.FromSeconds(5));
         Assert.That(fired, Is.True);
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Registry_Example()
+    {
+        string cacheDirectory = Path.Combine(Path.GetTempPath(), "registrykit-tests", Guid.NewGuid().ToString("N"));
+        var myListener = new RecordingListener();
+
+        using var server = new InMemoryRegistryServer();
+        await using (var factory = new RegistryFactory(
+            [new("memory", new InMemoryRegistryTransportFactory(server))],
+            new RegistryOptions { Check = false, CacheDirectory = cacheDirectory }))
+        {
+            IRegistry registry = await factory.GetRegistryAsync(ServiceUrl.Parse("memory://?application=greeter"));
+            await registry.RegisterAsync(ServiceUrl.Parse("dubbo://10.0.0.7:20880/com.example.Greeter?version=1.0"));
+            await registry.SubscribeAsync(ServiceUrl.Parse("consumer://10.0.0.9/com.example.Greeter?version=1.0"), myListener);
+
+            await myListener.WaitForAsync(list => list.Count == 1 && list[0].Port == 20880);
+        }
+
+        Directory.Delete(cacheDirectory, recursive: true);
     }
 }

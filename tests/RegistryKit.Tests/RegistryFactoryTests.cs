@@ -149,6 +149,54 @@ public class RegistryFactoryTests
     }
 
     [Test]
+    public async Task DestroyAll_RacingGetRegistry_LeavesNoLiveRegistry_Dubbo7265()
+    {
+        // Dubbo #7265: a registry created while destroyAll ran was never destroyed and kept its session open.
+        for (int round = 0; round < 20; round++)
+        {
+            await using RegistryFactory factory = CreateFactory(check: false);
+            var url = ServiceUrl.Parse($"memory:///round{round}");
+            Task<IRegistry>[] getters = [.. Enumerable.Range(0, 8).Select(_ => Task.Run(async () => await factory.GetRegistryAsync(url)))];
+            Task destroy = Task.Run(async () => await factory.DestroyAllAsync());
+
+            IRegistry[] handedOut = await Task.WhenAll(getters);
+            await destroy;
+
+            // Each one handed out was either disposed by DestroyAll (and says so) or is the harmless no-op.
+            foreach (IRegistry registry in handedOut)
+            {
+                try
+                {
+                    await registry.RegisterAsync(ServiceUrl.Parse($"dubbo://10.0.0.1:{round + 1}/x"));
+                    Assert.That(registry.IsAvailable, Is.False, "only the no-op accepts calls after DestroyAll");
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+
+            Assert.That(factory.Registries, Is.Empty, $"round {round}");
+            Assert.That(_server.SessionCount, Is.Zero, $"round {round}: a registry outlived DestroyAll");
+        }
+    }
+
+    [Test]
+    public async Task GetStatus_ReportsAvailabilityAndPendingRetries()
+    {
+        IRegistry registry = await _factory.GetRegistryAsync(ServiceUrl.Parse("memory://"));
+        _server.Faults.FailNextCalls(1);
+
+        await registry.RegisterAsync(ServiceUrl.Parse("dubbo://10.0.0.1:1/x"));
+
+        RegistryStatus status = registry.GetStatus();
+        Assert.That(status.IsAvailable, Is.False);
+        Assert.That(status.PendingRetries, Is.EqualTo(new PendingRetries(1, 0, 0, 0)));
+        _time.Advance(TimeSpan.FromSeconds(6));
+        Assert.That(registry.GetStatus().IsAvailable, Is.True);
+        Assert.That(registry.GetStatus().PendingRetries.Total, Is.Zero);
+    }
+
+    [Test]
     public async Task DestroyAll_OneRegistryFailsToShutDown_OthersStillAreAndItIsLogged()
     {
         var failing = new ThrowingDisposeTransportFactory(new InMemoryRegistryTransportFactory(_server));

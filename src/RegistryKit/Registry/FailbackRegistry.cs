@@ -126,6 +126,9 @@ internal sealed partial class FailbackRegistry : IRegistry
     /// <summary>Gets how many times a lost session was replaced and everything registered again.</summary>
     public long SessionRecoveries => Interlocked.Read(ref _sessionRecoveries);
 
+    public RegistryStatus GetStatus() =>
+        new(IsAvailable, PendingRetries, MalformedEntries, StaleSnapshots, NotificationsDelivered, SessionRecoveries);
+
     /// <summary>Gets the number of subscriptions (URLs with at least one listener).</summary>
     internal int SubscriptionCount
     {

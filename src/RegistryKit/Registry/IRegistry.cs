@@ -49,4 +49,8 @@ public interface IRegistry : INode
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The matching URLs.</returns>
     ValueTask<IReadOnlyList<ServiceUrl>> LookupAsync(ServiceUrl url, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns how the client is doing now: availability, pending retries by kind, and counters.</summary>
+    /// <returns>The snapshot.</returns>
+    RegistryStatus GetStatus();
 }

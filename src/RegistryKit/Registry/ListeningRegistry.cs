@@ -27,6 +27,8 @@ internal sealed partial class ListeningRegistry(IRegistry inner, IReadOnlyList<I
     public ValueTask<IReadOnlyList<ServiceUrl>> LookupAsync(ServiceUrl url, CancellationToken cancellationToken = default) =>
         Inner.LookupAsync(url, cancellationToken);
 
+    public RegistryStatus GetStatus() => Inner.GetStatus();
+
     public ValueTask DisposeAsync() => Inner.DisposeAsync();
 
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Every hook runs; their exceptions are collected and rethrown or logged.")]

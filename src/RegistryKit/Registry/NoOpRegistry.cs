@@ -21,6 +21,8 @@ internal sealed class NoOpRegistry(ServiceUrl url) : IRegistry
         return ValueTask.FromResult<IReadOnlyList<ServiceUrl>>([]);
     }
 
+    public RegistryStatus GetStatus() => new(false, default, 0, 0, 0, 0);
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private static ValueTask Validate(ServiceUrl url)

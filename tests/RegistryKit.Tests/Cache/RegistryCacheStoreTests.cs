@@ -166,7 +166,7 @@ public class RegistryCacheStoreTests
     }
 
     [Test]
-    public async Task TwoWritersOnOneFile_NeitherCorruptsNorBlocksAndBothEntriesSurvive()
+    public async Task TwoWritersOnOneFile_NeitherCorruptsNorBlocksAndBothEntriesSurvive_Dubbo2673()
     {
         ServiceUrl other = ServiceUrl.Parse("consumer://10.0.0.9/com.example.Other");
         var first = new RegistryCacheStore(_path, _time, _logger);
@@ -184,7 +184,7 @@ public class RegistryCacheStoreTests
     }
 
     [Test]
-    public async Task Save_LockHeldByAnotherProcess_IsLoggedAndNeverThrowsOrHangs()
+    public async Task Save_LockHeldByAnotherProcess_BoundedAttemptsLoggedNeverThrows_Dubbo3746()
     {
         Directory.CreateDirectory(_directory);
         await using (var held = new FileStream(_path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
@@ -198,6 +198,15 @@ public class RegistryCacheStoreTests
         }
 
         Assert.That(File.Exists(_path), Is.False);
+    }
+
+    [Test]
+    public void DefaultDirectory_IsUnderLocalApplicationDataNotTheWorkingDirectory_Nacos205()
+    {
+        string directory = RegistryCacheFile.DefaultDirectory;
+
+        Assert.That(directory, Does.StartWith(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify)));
+        Assert.That(Path.IsPathFullyQualified(directory), Is.True, "a relative path would land in whatever the working directory is");
     }
 
     [TestCase("../../etc/passwd")]
