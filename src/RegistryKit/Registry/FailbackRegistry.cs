@@ -172,6 +172,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
             await _transport.RegisterAsync(session, url, cancellationToken).ConfigureAwait(false);
             Log.Registered(_logger, url);
+            ReconcileAfterWrite(url, registered: true);
         }
         catch (Exception exception) when (IsFailure(exception, cancellationToken))
         {
@@ -207,6 +208,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
             await _transport.UnregisterAsync(session, url, cancellationToken).ConfigureAwait(false);
             Log.Unregistered(_logger, url);
+            ReconcileAfterWrite(url, registered: false);
         }
         catch (Exception exception) when (IsFailure(exception, cancellationToken))
         {
@@ -653,6 +655,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             {
                 RegistrySession session = await EnsureSessionAsync(token).ConfigureAwait(false);
                 await _transport.RegisterAsync(session, url, token).ConfigureAwait(false);
+                ReconcileAfterWrite(url, registered: true);
             }
             catch (Exception exception) when (!token.IsCancellationRequested)
             {
@@ -719,6 +722,25 @@ internal sealed partial class FailbackRegistry : IRegistry
             {
                 _heartbeat = _timer.NewTimeout(_heartbeatTask, session.HeartbeatInterval);
             }
+        }
+    }
+
+    /// <summary>
+    /// A write that was in flight while the intent changed (an unregister finished before a late register landed, say)
+    /// left the registry disagreeing with the intent: schedule the compensating write at once. Both are idempotent,
+    /// and each re-checks the intent when it runs, so the registry converges on the last intent.
+    /// </summary>
+    private void ReconcileAfterWrite(ServiceUrl url, bool registered)
+    {
+        bool wanted;
+        lock (_lock)
+        {
+            wanted = _registered.Contains(url);
+        }
+
+        if (wanted != registered)
+        {
+            ScheduleRetry(new RetryKey(wanted ? RetryKind.Register : RetryKind.Unregister, url), attempt: 1, delay: TimeSpan.Zero);
         }
     }
 
@@ -837,6 +859,7 @@ internal sealed partial class FailbackRegistry : IRegistry
                 }
 
                 await _transport.RegisterAsync(await EnsureSessionAsync(token).ConfigureAwait(false), url, token).ConfigureAwait(false);
+                ReconcileAfterWrite(url, registered: true);
                 break;
 
             case RetryKind.Unregister:
@@ -849,6 +872,7 @@ internal sealed partial class FailbackRegistry : IRegistry
                 }
 
                 await _transport.UnregisterAsync(await EnsureSessionAsync(token).ConfigureAwait(false), url, token).ConfigureAwait(false);
+                ReconcileAfterWrite(url, registered: false);
                 break;
 
             case RetryKind.Subscribe:

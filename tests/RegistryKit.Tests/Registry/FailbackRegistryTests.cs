@@ -262,6 +262,28 @@ public class FailbackRegistryTests
     }
 
     [Test]
+    public async Task Unregister_FinishingBeforeAnInFlightRegister_LeavesNoZombie()
+    {
+        var transport = new CountingTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl));
+        FailbackRegistry registry = CreateRegistry(transport: transport);
+        await registry.RegisterAsync(Provider(1));
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        transport.RegisterGate = gate;
+
+        ValueTask lateRegister = registry.RegisterAsync(Provider(2));
+        await registry.UnregisterAsync(Provider(2));
+        transport.RegisterGate = null;
+        gate.SetResult();
+        await lateRegister;
+        Assert.That(ServerUrls(), Does.Contain(Provider(2)), "the late register landed after the delete");
+
+        _time.Advance(TimeSpan.FromMilliseconds(20));
+
+        Assert.That(ServerUrls(), Is.EquivalentTo(new[] { Provider(1) }), "the registry converged on the last intent");
+        Assert.That(registry.PendingRetries.Total, Is.Zero);
+    }
+
+    [Test]
     public async Task Subscribe_DeliversFullListsAndEmptyMarkerWhenTheCategoryEmpties()
     {
         FailbackRegistry provider = CreateRegistry();
@@ -590,6 +612,9 @@ public class FailbackRegistryTests
 
         public List<ITransportWatcher> Watchers { get; } = [];
 
+        /// <summary>While set, register calls wait for it before reaching the registry.</summary>
+        public TaskCompletionSource? RegisterGate { get; set; }
+
         public ValueTask<RegistrySession> OpenSessionAsync(TimeSpan ttl, CancellationToken cancellationToken)
         {
             OpenSessionCalls++;
@@ -605,6 +630,11 @@ public class FailbackRegistryTests
             MaxConcurrentRegisters = Math.Max(MaxConcurrentRegisters, Interlocked.Increment(ref _registersInFlight));
             try
             {
+                if (RegisterGate is { } gate)
+                {
+                    await gate.Task;
+                }
+
                 await inner.RegisterAsync(session, url, cancellationToken);
             }
             finally
