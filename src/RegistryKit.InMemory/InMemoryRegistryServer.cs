@@ -214,56 +214,68 @@ public sealed class InMemoryRegistryServer : IDisposable
     {
         await Faults.BeforeCallAsync(_timeProvider, cancellationToken).ConfigureAwait(false);
         List<Watch> notify;
+        Exception? failure;
         lock (_lock)
         {
             ThrowIfDisposed();
             ExpireDueLocked(out notify);
-            if (key.Length == 0 || key.Length > _options.MaxKeyLength || value.Length > _options.MaxValueLength)
-            {
-                throw new RegistryTransportException(
-                    $"The in-memory registry refuses a key of {key.Length} or a value of {value.Length} characters (limits {_options.MaxKeyLength} and {_options.MaxValueLength}).",
-                    isTransient: false);
-            }
-
-            if (!_sessions.TryGetValue(sessionId, out Session? session))
-            {
-                Deliver(notify);
-                throw SessionLost(sessionId);
-            }
-
-            if (_entries.TryGetValue(key, out Entry? existing))
-            {
-                // The same value under the same session is already there: registering again changes nothing.
-                if (existing.Value != value || existing.SessionId != sessionId)
-                {
-                    if (existing.SessionId != sessionId && _sessions.TryGetValue(existing.SessionId, out Session? previous))
-                    {
-                        previous.Keys.Remove(key);
-                    }
-
-                    existing.Value = value;
-                    existing.SessionId = sessionId;
-                    _revision++;
-                    session.Keys.Add(key);
-                    CollectWatchesLocked(key, notify);
-                }
-            }
-            else
-            {
-                if (_entries.Count >= _options.MaxEntries)
-                {
-                    throw new RegistryTransportException($"The in-memory registry already holds {_entries.Count} entries, its limit.", isTransient: false);
-                }
-
-                _revision++;
-                _entries.Add(key, new Entry(value, sessionId));
-                session.Keys.Add(key);
-                CollectWatchesLocked(key, notify);
-            }
+            failure = PutLocked(key, value, sessionId, notify);
         }
 
+        // Watchers are called outside the lock, and before a failure is reported, on every path.
         Deliver(notify);
+        if (failure is not null)
+        {
+            throw failure;
+        }
+
         Faults.AfterWrite();
+    }
+
+    private Exception? PutLocked(string key, string value, long sessionId, List<Watch> notify)
+    {
+        if (key.Length == 0 || key.Length > _options.MaxKeyLength || value.Length > _options.MaxValueLength)
+        {
+            return new RegistryTransportException(
+                $"The in-memory registry refuses a key of {key.Length} or a value of {value.Length} characters (limits {_options.MaxKeyLength} and {_options.MaxValueLength}).",
+                isTransient: false);
+        }
+
+        if (!_sessions.TryGetValue(sessionId, out Session? session))
+        {
+            return SessionLost(sessionId);
+        }
+
+        if (_entries.TryGetValue(key, out Entry? existing))
+        {
+            // The same value under the same session is already there: registering again changes nothing.
+            if (existing.Value == value && existing.SessionId == sessionId)
+            {
+                return null;
+            }
+
+            if (existing.SessionId != sessionId && _sessions.TryGetValue(existing.SessionId, out Session? previous))
+            {
+                previous.Keys.Remove(key);
+            }
+
+            existing.Value = value;
+            existing.SessionId = sessionId;
+        }
+        else
+        {
+            if (_entries.Count >= _options.MaxEntries)
+            {
+                return new RegistryTransportException($"The in-memory registry already holds {_entries.Count} entries, its limit.", isTransient: false);
+            }
+
+            _entries.Add(key, new Entry(value, sessionId));
+        }
+
+        _revision++;
+        session.Keys.Add(key);
+        CollectWatchesLocked(key, notify);
+        return null;
     }
 
     internal async ValueTask DeleteAsync(string key, CancellationToken cancellationToken)
@@ -440,8 +452,9 @@ public sealed class InMemoryRegistryServer : IDisposable
         {
             if (key.StartsWith(watch.Prefix, StringComparison.Ordinal))
             {
-                // Several changes in one call (a session's keys expiring) give one snapshot per revision; the last
-                // one queued for a watch is replaced, since it is already out of date.
+                // Snapshots are complete, so one not yet delivered is out of date once a newer one exists: keep only the
+                // newest, which bounds each watch's queue to one snapshot however fast the changes come.
+                watch.Pending.Clear();
                 watch.Pending.Enqueue(SnapshotLocked(watch.Prefix));
                 if (!notify.Contains(watch))
                 {
@@ -550,10 +563,10 @@ public sealed class InMemoryRegistryServer : IDisposable
                         watcher.OnLost(lost!);
                     }
                 }
-                catch (Exception) when (next is not null)
+                catch (Exception)
                 {
-                    // A watcher must not throw (the contract says so); one that does must not fail the unrelated
-                    // client whose write triggered the delivery. It loses its watch instead.
+                    // A watcher must not throw (the contract says so); one that does must neither fail the unrelated
+                    // client whose write triggered the delivery nor stop the others from being told. It loses its watch.
                     server.RemoveWatch(this);
                 }
                 finally

@@ -130,6 +130,9 @@ public sealed partial class RegistryFactory : IAsyncDisposable
             }
 
             IRegistryTransport transport = transportFactory.CreateTransport(registryUrl);
+
+            // A disposed registry leaves the factory: exactly this one, not a newer registry under the same key.
+            IRegistry? created = null;
             var engine = new FailbackRegistry(
                 registryUrl,
                 transport,
@@ -137,18 +140,31 @@ public sealed partial class RegistryFactory : IAsyncDisposable
                 _timeProvider,
                 _options,
                 _loggerFactory.CreateLogger("RegistryKit.Registry"),
-                onDisposed: () => _registries.TryRemove(key, out _),
+                onDisposed: () =>
+                {
+                    if (created is not null)
+                    {
+                        _registries.TryRemove(new KeyValuePair<string, IRegistry>(key, created));
+                    }
+                },
                 cache: CreateCache(registryUrl));
             IRegistry registry = _listeners.Length == 0 ? engine : new ListeningRegistry(engine, _listeners, _logger);
+            created = registry;
             if (_options.Check && registryUrl.Check)
             {
                 try
                 {
                     await engine.ConnectAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception exception) when (exception is RegistryTransportException)
+                catch (Exception exception)
                 {
+                    // Whatever went wrong (cancellation included), the engine and its transport must not leak.
                     await engine.DisposeAsync().ConfigureAwait(false);
+                    if (exception is not RegistryTransportException)
+                    {
+                        throw;
+                    }
+
                     throw new RegistryException(
                         $"Could not reach the registry '{registryUrl}': {exception.Message} Set check=false (RegistryOptions.Check, or '?check=false' on the address) to start anyway and keep retrying in the background.",
                         exception);

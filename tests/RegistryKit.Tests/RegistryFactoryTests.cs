@@ -213,7 +213,8 @@ public class RegistryFactoryTests
         await factory.DestroyAllAsync();
 
         Assert.That(_server.GetEntries(), Is.Empty);
-        Assert.That(_logs.Entries.Count(e => e.EventId.Id == 2100), Is.EqualTo(1));
+        Assert.That(_logs.Entries.Count(e => e.EventId.Id == 2012 && e.Message.Contains("transport", StringComparison.Ordinal)), Is.EqualTo(1));
+        Assert.That(factory.Registries, Is.Empty, "the failing registry still left the factory");
     }
 
     [Test]

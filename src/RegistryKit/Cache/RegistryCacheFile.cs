@@ -33,7 +33,17 @@ internal static class RegistryCacheFile
     /// </summary>
     public static string PathFor(string directory, string application, ServiceUrl registryUrl)
     {
-        string identity = string.Concat(application, "\n", registryUrl.WithoutCredentials().ToString());
+        // The registry's identity as the factory sees it, less credentials: volatile parameters (a timestamp) must not
+        // give a restarted process a new file.
+        string identity = string.Join(
+            '\n',
+            application,
+            registryUrl.Protocol,
+            registryUrl.Address,
+            string.Join(',', registryUrl.BackupAddresses),
+            registryUrl.Path,
+            registryUrl.Group ?? string.Empty,
+            registryUrl.Version ?? string.Empty);
         string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
         var stem = new StringBuilder(MaxFileNameStem);
         foreach (char c in string.Concat("registry-", application, "-", registryUrl.Protocol, "-", registryUrl.Address))

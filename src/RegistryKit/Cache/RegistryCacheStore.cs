@@ -32,6 +32,11 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<string>> _entries = new(StringComparer.Ordinal);
+
+    // Keys this process wrote itself. Everything else on disk belongs to another process (or to this one's previous
+    // life) and is taken from disk at each save, so a newer save by another process is never overwritten with what
+    // was loaded at start.
+    private readonly HashSet<string> _ownKeys = new(StringComparer.Ordinal);
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
     {
         FullMode = BoundedChannelFullMode.DropWrite,
@@ -115,6 +120,7 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
             }
 
             _entries[key] = values;
+            _ownKeys.Add(key);
             Interlocked.Increment(ref _version);
         }
 
@@ -125,7 +131,11 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "The last save is best effort; a failure is logged.")]
     public async ValueTask DisposeAsync()
     {
-        _changed.Writer.TryComplete();
+        if (!_changed.Writer.TryComplete())
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _writer.ConfigureAwait(false);
         _stopping.Dispose();
@@ -233,11 +243,12 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
         }
     }
 
+    /// <summary>The entries this process wrote; the rest comes from disk when saving.</summary>
     private Dictionary<string, List<string>> Snapshot()
     {
         lock (_lock)
         {
-            return _entries.ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.Ordinal);
+            return _entries.Where(pair => _ownKeys.Contains(pair.Key)).ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.Ordinal);
         }
     }
 
@@ -250,11 +261,9 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
             lockOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        // FileShare.None takes an exclusive lock (flock on Unix): another process saving now makes this throw, and the
-        // attempt is retried later instead of waiting here.
-        using var fileLock = new FileStream(FilePath + ".lock", lockOptions);
+        using FileStream fileLock = AcquireLock(FilePath + ".lock", lockOptions);
 
-        // Keep what other processes saved for subscriptions this one does not have.
+        // Keep what other processes saved for subscriptions this one has not written itself.
         CacheReadResult onDisk = RegistryCacheFile.Read(FilePath);
         foreach ((string key, List<ServiceUrl> urls) in onDisk.Entries)
         {
@@ -265,6 +274,26 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
         }
 
         RegistryCacheFile.WriteAtomically(FilePath, version, snapshot);
+    }
+
+    /// <summary>
+    /// Takes the lock file. FileShare.None is an exclusive lock (flock on Unix); a save holds it for milliseconds, so
+    /// a busy lock is tried again for a short, bounded spin before the attempt fails (and is retried later).
+    /// </summary>
+    private static FileStream AcquireLock(string lockPath, FileStreamOptions options)
+    {
+        var spinner = default(SpinWait);
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(lockPath, options);
+            }
+            catch (IOException) when (attempt < 200 && File.Exists(lockPath))
+            {
+                spinner.SpinOnce(sleep1Threshold: 20);
+            }
+        }
     }
 
     [LoggerMessage(EventId = 2200, EventName = "CacheFileIgnored", Level = LogLevel.Warning, Message = "Ignored the registry cache file '{Path}': {Problem}.")]

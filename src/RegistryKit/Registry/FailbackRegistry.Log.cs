@@ -66,6 +66,10 @@ internal sealed partial class FailbackRegistry
             Message = "Serving '{Url}' {Count} URLs from the disk cache until the registry answers.")]
         public static partial void ServedFromCache(ILogger logger, ServiceUrl url, int count);
 
+        [LoggerMessage(EventId = 2016, EventName = "ListenerStopTimedOut", Level = LogLevel.Warning,
+            Message = "A notify listener did not return within {Timeout} of being stopped; it is no longer waited for.")]
+        public static partial void ListenerStopTimedOut(ILogger logger, TimeSpan timeout);
+
         [LoggerMessage(EventId = 2013, EventName = "Disposed", Level = LogLevel.Information, Message = "Registry '{Url}' disposed.")]
         public static partial void Disposed(ILogger logger, ServiceUrl url);
     }

@@ -158,7 +158,7 @@ internal sealed partial class FailbackRegistry : IRegistry
 
     public async ValueTask RegisterAsync(ServiceUrl url, CancellationToken cancellationToken = default)
     {
-        ValidateUrl(url);
+        ValidateRegistration(url);
         lock (_lock)
         {
             ThrowIfDisposedLocked();
@@ -169,32 +169,35 @@ internal sealed partial class FailbackRegistry : IRegistry
 
         try
         {
-            RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
-            await _transport.RegisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(url, register: true, cancellationToken).ConfigureAwait(false);
             Log.Registered(_logger, url);
-            ReconcileAfterWrite(url, registered: true);
         }
         catch (Exception exception) when (IsFailure(exception, cancellationToken))
         {
-            if (ShouldThrow(exception, url, forRegister: true))
+            bool fail = ShouldThrow(exception, url, forRegister: true);
+            if (fail)
             {
                 lock (_lock)
                 {
                     _registered.Remove(url);
                 }
+            }
 
+            // The write may have reached the registry before the failure (a lost reply): converge on the intent,
+            // which is now "not registered" if the call is about to throw.
+            ConvergeAfterFailure(url, exception);
+            if (fail)
+            {
                 throw new RegistryException($"Registering '{url}' with the registry '{Url}' failed: {exception.Message}", exception);
             }
 
             Log.OperationFailedWillRetry(_logger, "register", url, exception);
-            OnFailure(exception);
-            ScheduleRetry(new RetryKey(RetryKind.Register, url), attempt: 1);
         }
     }
 
     public async ValueTask UnregisterAsync(ServiceUrl url, CancellationToken cancellationToken = default)
     {
-        ValidateUrl(url);
+        ValidateRegistration(url);
         lock (_lock)
         {
             ThrowIfDisposedLocked();
@@ -205,26 +208,25 @@ internal sealed partial class FailbackRegistry : IRegistry
 
         try
         {
-            RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
-            await _transport.UnregisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(url, register: false, cancellationToken).ConfigureAwait(false);
             Log.Unregistered(_logger, url);
-            ReconcileAfterWrite(url, registered: false);
         }
         catch (Exception exception) when (IsFailure(exception, cancellationToken))
         {
+            // Even when the call throws, the URL must not outlive the intent: the retry goes on in the background.
+            ConvergeAfterFailure(url, exception);
             if (ShouldThrow(exception, url, forRegister: false))
             {
-                throw new RegistryException($"Unregistering '{url}' from the registry '{Url}' failed: {exception.Message}", exception);
+                throw new RegistryException($"Unregistering '{url}' from the registry '{Url}' failed: {exception.Message} It is retried in the background.", exception);
             }
 
             Log.OperationFailedWillRetry(_logger, "unregister", url, exception);
-            ScheduleRetry(new RetryKey(RetryKind.Unregister, url), attempt: 1);
         }
     }
 
     public async ValueTask SubscribeAsync(ServiceUrl url, INotifyListener listener, CancellationToken cancellationToken = default)
     {
-        ValidateUrl(url);
+        ValidateSubscription(url);
         ArgumentNullException.ThrowIfNull(listener);
         bool needsWatch;
         lock (_lock)
@@ -251,7 +253,6 @@ internal sealed partial class FailbackRegistry : IRegistry
                 pump.Enqueue(notified.Key, notified.Value);
             }
 
-            CancelRetryLocked(new RetryKey(RetryKind.Unsubscribe, url));
             needsWatch = subscription.Adapter is null && !_retries.ContainsKey(new RetryKey(RetryKind.Subscribe, url));
         }
 
@@ -268,6 +269,8 @@ internal sealed partial class FailbackRegistry : IRegistry
         {
             if (exception is RegistryTransportException { IsTransient: false })
             {
+                // Roll the listener back, so a later subscribe starts afresh instead of joining a dead subscription.
+                await RemoveListenerAsync(url, listener).ConfigureAwait(false);
                 throw new RegistryException($"Subscribing to '{url}' at the registry '{Url}' failed: {exception.Message}", exception);
             }
 
@@ -279,13 +282,22 @@ internal sealed partial class FailbackRegistry : IRegistry
 
     public async ValueTask UnsubscribeAsync(ServiceUrl url, INotifyListener listener, CancellationToken cancellationToken = default)
     {
-        ValidateUrl(url);
+        ValidateSubscription(url);
         ArgumentNullException.ThrowIfNull(listener);
-        ListenerPump? removed = null;
-        IAsyncDisposable? watch = null;
         lock (_lock)
         {
             ThrowIfDisposedLocked();
+        }
+
+        await RemoveListenerAsync(url, listener).ConfigureAwait(false);
+    }
+
+    private async ValueTask RemoveListenerAsync(ServiceUrl url, INotifyListener listener)
+    {
+        ListenerPump? removed;
+        IAsyncDisposable? watch = null;
+        lock (_lock)
+        {
             if (!_subscriptions.TryGetValue(url, out Subscription? subscription))
             {
                 return;
@@ -310,24 +322,32 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
         }
 
-        await removed.DisposeAsync().ConfigureAwait(false);
+        await removed.StopAsync(_options.ShutdownTimeout, _timeProvider).ConfigureAwait(false);
         if (watch is not null)
         {
-            try
-            {
-                await watch.DisposeAsync().ConfigureAwait(false);
-            }
-            catch (Exception exception) when (IsFailure(exception, cancellationToken))
-            {
-                Log.OperationFailedWillRetry(_logger, "unsubscribe", url, exception);
-                ScheduleRetry(new RetryKey(RetryKind.Unsubscribe, url), attempt: 1, state: watch);
-            }
+            await DisposeWatchAsync(url, watch).ConfigureAwait(false);
+        }
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A watch that fails to close is retried in the background.")]
+    private async ValueTask DisposeWatchAsync(ServiceUrl url, IAsyncDisposable watch)
+    {
+        try
+        {
+            await watch.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            Log.OperationFailedWillRetry(_logger, "unsubscribe", url, exception);
+
+            // Keyed by the watch itself, so neither a new subscription nor another failure can drop the reference.
+            ScheduleRetry(new RetryKey(RetryKind.Unsubscribe, url, watch), attempt: 1, state: watch);
         }
     }
 
     public async ValueTask<IReadOnlyList<ServiceUrl>> LookupAsync(ServiceUrl url, CancellationToken cancellationToken = default)
     {
-        ValidateUrl(url);
+        ValidateSubscription(url);
         lock (_lock)
         {
             ThrowIfDisposedLocked();
@@ -360,28 +380,46 @@ internal sealed partial class FailbackRegistry : IRegistry
             return;
         }
 
-        await _disposing.CancelAsync().ConfigureAwait(false);
-        List<ServiceUrl> dynamicUrls;
-        List<Subscription> subscriptions;
-        RegistrySession? session;
-        lock (_lock)
+        using var shutdown = new CancellationTokenSource(_options.ShutdownTimeout, _timeProvider);
+        try
         {
-            foreach (RetryTask task in _retries.Values)
+            await _disposing.CancelAsync().ConfigureAwait(false);
+
+            // A session being opened right now must be stored (and so closed below) or closed by its opener.
+            bool gateHeld = false;
+            try
             {
-                task.Handle.Cancel();
+                await _sessionGate.WaitAsync(shutdown.Token).ConfigureAwait(false);
+                gateHeld = true;
+            }
+            catch (OperationCanceledException)
+            {
             }
 
-            _retries.Clear();
-            _heartbeat.Cancel();
-            dynamicUrls = [.. _registered.Where(url => url.IsDynamic)];
-            subscriptions = [.. _subscriptions.Values];
-            _subscriptions.Clear();
-            session = _session;
-            _session = null;
-        }
+            List<ServiceUrl> dynamicUrls;
+            List<Subscription> subscriptions;
+            List<IAsyncDisposable> orphanWatches = [];
+            RegistrySession? session;
+            lock (_lock)
+            {
+                foreach (RetryTask task in _retries.Values)
+                {
+                    task.Handle.Cancel();
+                    if (task.Key.Kind == RetryKind.Unsubscribe && task.State is IAsyncDisposable watch)
+                    {
+                        orphanWatches.Add(watch);
+                    }
+                }
 
-        using (var shutdown = new CancellationTokenSource(_options.ShutdownTimeout, _timeProvider))
-        {
+                _retries.Clear();
+                _heartbeat.Cancel();
+                dynamicUrls = [.. _registered.Where(url => url.IsDynamic)];
+                subscriptions = [.. _subscriptions.Values];
+                _subscriptions.Clear();
+                session = _session;
+                _session = null;
+            }
+
             if (session is not null)
             {
                 foreach (ServiceUrl url in dynamicUrls)
@@ -392,31 +430,45 @@ internal sealed partial class FailbackRegistry : IRegistry
                 await TryShutdownStepAsync(() => _transport.CloseSessionAsync(session, shutdown.Token), "close session", Url).ConfigureAwait(false);
             }
 
+            if (gateHeld)
+            {
+                _sessionGate.Release();
+            }
+
             foreach (Subscription subscription in subscriptions)
             {
                 subscription.Adapter = null;
                 if (subscription.Watch is { } watch)
                 {
-                    await TryShutdownStepAsync(() => watch.DisposeAsync(), "unsubscribe", subscription.Url).ConfigureAwait(false);
+                    orphanWatches.Add(watch);
                 }
 
                 foreach (ListenerPump pump in subscription.Pumps)
                 {
-                    await pump.DisposeAsync().ConfigureAwait(false);
+                    await pump.StopAsync(_options.ShutdownTimeout, _timeProvider).ConfigureAwait(false);
                 }
             }
-        }
 
-        await _transport.DisposeAsync().ConfigureAwait(false);
-        if (_cache is not null)
+            foreach (IAsyncDisposable watch in orphanWatches)
+            {
+                await TryShutdownStepAsync(() => watch.DisposeAsync(), "unsubscribe", Url).ConfigureAwait(false);
+            }
+
+            await TryShutdownStepAsync(() => _transport.DisposeAsync(), "dispose the transport of", Url).ConfigureAwait(false);
+        }
+        finally
         {
-            await _cache.DisposeAsync().ConfigureAwait(false);
-        }
+            if (_cache is not null)
+            {
+                await TryShutdownStepAsync(() => _cache.DisposeAsync(), "save the cache of", Url).ConfigureAwait(false);
+            }
 
-        Volatile.Write(ref _state, Disposed);
-        _onDisposed?.Invoke();
-        _disposing.Dispose();
-        Log.Disposed(_logger, Url);
+            // _disposing is left undisposed on purpose: background work that is still unwinding reads its token, and
+            // a CancellationTokenSource without a timer holds nothing to release.
+            Volatile.Write(ref _state, Disposed);
+            _onDisposed?.Invoke();
+            Log.Disposed(_logger, Url);
+        }
     }
 
     /// <summary>Opens the session now, so that a registry created with check on fails at once when unreachable.</summary>
@@ -494,6 +546,7 @@ internal sealed partial class FailbackRegistry : IRegistry
 
     internal void OnWatchLost(WatchAdapter adapter, Exception reason)
     {
+        IAsyncDisposable? lostWatch;
         lock (_lock)
         {
             Subscription subscription = adapter.Subscription;
@@ -502,8 +555,14 @@ internal sealed partial class FailbackRegistry : IRegistry
                 return;
             }
 
+            lostWatch = subscription.Watch;
             subscription.Adapter = null;
             subscription.Watch = null;
+        }
+
+        if (lostWatch is not null)
+        {
+            _ = DisposeWatchAsync(adapter.Subscription.Url, lostWatch).AsTask();
         }
 
         Log.WatchLost(_logger, adapter.Subscription.Url, reason);
@@ -576,17 +635,24 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             session = await _transport.OpenSessionAsync(_options.SessionTtl, cancellationToken).ConfigureAwait(false);
+            bool disposed;
             lock (_lock)
             {
-                if (_state != Running)
+                disposed = _state != Running;
+                if (!disposed)
                 {
-                    return session;
+                    _session = session;
+                    _heartbeatFailures = 0;
+                    _heartbeat.Cancel();
+                    _heartbeat = _timer.NewTimeout(_heartbeatTask, session.HeartbeatInterval);
                 }
+            }
 
-                _session = session;
-                _heartbeatFailures = 0;
-                _heartbeat.Cancel();
-                _heartbeat = _timer.NewTimeout(_heartbeatTask, session.HeartbeatInterval);
+            if (disposed)
+            {
+                // Opened while the registry was shutting down: nothing may be registered under it, so close it.
+                await CloseQuietlyAsync(session).ConfigureAwait(false);
+                throw new ObjectDisposedException(nameof(IRegistry), $"The registry '{Url}' has been disposed.");
             }
 
             Log.SessionOpened(_logger, session.Id, session.Ttl);
@@ -598,11 +664,65 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
     }
 
-    private void OnFailure(Exception exception)
+    /// <summary>
+    /// Registers or unregisters under the current session. "Session unknown" retires exactly the session this call
+    /// used, never a newer one a late failure knows nothing of. Afterwards the outcome is compared with the intent.
+    /// </summary>
+    private async Task WriteAsync(ServiceUrl url, bool register, CancellationToken cancellationToken)
     {
-        if (exception is RegistrySessionLostException && Volatile.Read(ref _session) is { } session)
+        RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (register)
+            {
+                await _transport.RegisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _transport.UnregisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (RegistrySessionLostException)
         {
             OnSessionLost(session);
+            throw;
+        }
+
+        ReconcileAfterWrite(url, registered: register);
+    }
+
+    /// <summary>
+    /// After a failed write the registry may or may not hold the URL: retry whatever the intent is now. A permanent
+    /// failure changed nothing, so there is nothing to converge.
+    /// </summary>
+    private void ConvergeAfterFailure(ServiceUrl url, Exception exception, int attempt = 1)
+    {
+        if (exception is RegistryTransportException { IsTransient: false })
+        {
+            return;
+        }
+
+        bool wanted;
+        lock (_lock)
+        {
+            wanted = _registered.Contains(url);
+            CancelRetryLocked(new RetryKey(wanted ? RetryKind.Unregister : RetryKind.Register, url));
+        }
+
+        ScheduleRetry(new RetryKey(wanted ? RetryKind.Register : RetryKind.Unregister, url), attempt);
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Closing a session nobody uses is best effort; its TTL ends it anyway.")]
+    private async Task CloseQuietlyAsync(RegistrySession session)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(_options.ShutdownTimeout, _timeProvider);
+            await _transport.CloseSessionAsync(session, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            Log.ShutdownStepFailed(_logger, "close session", Url, exception);
         }
     }
 
@@ -620,6 +740,9 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
 
         Log.SessionLost(_logger, lost.Id);
+
+        // The registry may still hold the lease (heartbeats failed, it did not expire): let nothing linger on it.
+        _ = CloseQuietlyAsync(lost);
         _ = RecoverAsync();
     }
 
@@ -627,7 +750,6 @@ internal sealed partial class FailbackRegistry : IRegistry
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Recovery runs in the background; every failure becomes a retry.")]
     private async Task RecoverAsync()
     {
-        Interlocked.Increment(ref _sessionRecoveries);
         List<ServiceUrl> registered;
         List<ServiceUrl> unwatched;
         lock (_lock)
@@ -636,6 +758,8 @@ internal sealed partial class FailbackRegistry : IRegistry
             {
                 return;
             }
+
+            Interlocked.Increment(ref _sessionRecoveries);
 
             // Dubbo #7665: retries queued against the old session are stale; recovery covers every intent, so drop
             // them instead of letting them run alongside it.
@@ -651,16 +775,22 @@ internal sealed partial class FailbackRegistry : IRegistry
         CancellationToken token = _disposing.Token;
         foreach (ServiceUrl url in registered)
         {
+            lock (_lock)
+            {
+                if (!_registered.Contains(url))
+                {
+                    continue;
+                }
+            }
+
             try
             {
-                RegistrySession session = await EnsureSessionAsync(token).ConfigureAwait(false);
-                await _transport.RegisterAsync(session, url, token).ConfigureAwait(false);
-                ReconcileAfterWrite(url, registered: true);
+                await WriteAsync(url, register: true, token).ConfigureAwait(false);
             }
             catch (Exception exception) when (!token.IsCancellationRequested)
             {
                 Log.OperationFailedWillRetry(_logger, "re-register", url, exception);
-                ScheduleRetry(new RetryKey(RetryKind.Register, url), attempt: 1);
+                ConvergeAfterFailure(url, exception);
             }
             catch (OperationCanceledException)
             {
@@ -823,14 +953,22 @@ internal sealed partial class FailbackRegistry : IRegistry
         catch (Exception exception) when (!token.IsCancellationRequested)
         {
             Log.RetryFailed(_logger, task.Key.Kind, task.Key.Url, task.Attempt, exception);
-            OnFailure(exception);
             bool stillWanted;
             lock (_lock)
             {
                 stillWanted = _retries.TryGetValue(task.Key, out RetryTask? current) && ReferenceEquals(current, task);
             }
 
-            if (stillWanted)
+            if (!stillWanted)
+            {
+                return;
+            }
+
+            if (task.Key.Kind is RetryKind.Register or RetryKind.Unregister)
+            {
+                ConvergeAfterFailure(task.Key.Url, exception, task.Attempt + 1);
+            }
+            else
             {
                 ScheduleRetry(task.Key, task.Attempt + 1, task.State);
             }
@@ -850,29 +988,15 @@ internal sealed partial class FailbackRegistry : IRegistry
         switch (task.Key.Kind)
         {
             case RetryKind.Register:
-                lock (_lock)
-                {
-                    if (!_registered.Contains(url))
-                    {
-                        return;
-                    }
-                }
-
-                await _transport.RegisterAsync(await EnsureSessionAsync(token).ConfigureAwait(false), url, token).ConfigureAwait(false);
-                ReconcileAfterWrite(url, registered: true);
-                break;
-
             case RetryKind.Unregister:
+                // Whatever the retry was queued for, it writes the intent as it is now.
+                bool wanted;
                 lock (_lock)
                 {
-                    if (_registered.Contains(url))
-                    {
-                        return;
-                    }
+                    wanted = _registered.Contains(url);
                 }
 
-                await _transport.UnregisterAsync(await EnsureSessionAsync(token).ConfigureAwait(false), url, token).ConfigureAwait(false);
-                ReconcileAfterWrite(url, registered: false);
+                await WriteAsync(url, register: wanted, token).ConfigureAwait(false);
                 break;
 
             case RetryKind.Subscribe:
@@ -990,6 +1114,28 @@ internal sealed partial class FailbackRegistry : IRegistry
 
     private static void ValidateUrl(ServiceUrl url) => ArgumentNullException.ThrowIfNull(url);
 
+    private static void ValidateRegistration(ServiceUrl url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (url.IsEmptyMarker || url.ServiceInterface.Length == 0 || url.ServiceInterface == ServiceUrlKeys.AnyValue)
+        {
+            throw new ArgumentException(
+                $"'{url}' cannot be registered: it needs a concrete service interface (a path or an 'interface' parameter, not '*') and a protocol other than 'empty'. Register a URL such as 'dubbo://10.0.0.1:20880/com.example.Greeter'.",
+                nameof(url));
+        }
+    }
+
+    private static void ValidateSubscription(ServiceUrl url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (url.IsEmptyMarker || url.ServiceInterface.Length == 0)
+        {
+            throw new ArgumentException(
+                $"'{url}' cannot be subscribed to: it needs a service interface (or '*' for all) and a protocol other than 'empty'. Subscribe with a URL such as 'consumer://10.0.0.9/com.example.Greeter'.",
+                nameof(url));
+        }
+    }
+
     private void ThrowIfDisposedLocked()
     {
         if (_state != Running)
@@ -998,7 +1144,8 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
     }
 
-    private readonly record struct RetryKey(RetryKind Kind, ServiceUrl Url);
+    /// <summary>One retry task per key. <paramref name="Instance"/> tells apart closing two watches of one URL.</summary>
+    private readonly record struct RetryKey(RetryKind Kind, ServiceUrl Url, object? Instance = null);
 
     private sealed class RetryTask(FailbackRegistry owner, RetryKey key, int attempt, object? state) : ITimerTask
     {

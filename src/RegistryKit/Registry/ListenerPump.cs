@@ -22,6 +22,10 @@ internal sealed class ListenerPump : IAsyncDisposable
         SingleReader = true,
     });
 
+    // Set on the delivery loop's flow, so that a listener that unsubscribes (or disposes the registry) from inside its
+    // own NotifyAsync is recognised and not made to wait for itself.
+    private static readonly AsyncLocal<ListenerPump?> s_delivering = new();
+
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private readonly Action _onDelivered;
@@ -56,22 +60,36 @@ internal sealed class ListenerPump : IAsyncDisposable
         _signal.Writer.TryWrite(true);
     }
 
-    /// <summary>Stops delivery: a list being delivered is cancelled, queued ones are dropped.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops delivery: a list being delivered is cancelled, queued ones are dropped. Waits at most
+    /// <paramref name="timeout"/> for the listener to return, and not at all when called from the listener itself.
+    /// </summary>
+    public async ValueTask StopAsync(TimeSpan timeout, TimeProvider timeProvider)
     {
         _signal.Writer.TryComplete();
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
+        if (_loop is null || ReferenceEquals(s_delivering.Value, this))
         {
-            await _loop.ConfigureAwait(false);
+            return;
         }
 
-        _stopping.Dispose();
+        try
+        {
+            await _loop.WaitAsync(timeout, timeProvider).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            FailbackRegistry.Log.ListenerStopTimedOut(_logger, timeout);
+        }
     }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => StopAsync(Timeout.InfiniteTimeSpan, TimeProvider.System);
 
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A listener's exception must not stop delivery; it is logged.")]
     private async Task RunAsync()
     {
+        s_delivering.Value = this;
         CancellationToken token = _stopping.Token;
         try
         {

@@ -166,7 +166,7 @@ public class RegistryCacheStoreTests
     }
 
     [Test]
-    public async Task TwoWritersOnOneFile_NeitherCorruptsNorBlocksAndBothEntriesSurvive_Dubbo2673()
+    public async Task TwoWritersOnOneFile_NeitherCorruptsNorBlocksAndBothEntriesSurvive_Dubbo81_Dubbo806_Dubbo2673()
     {
         ServiceUrl other = ServiceUrl.Parse("consumer://10.0.0.9/com.example.Other");
         var first = new RegistryCacheStore(_path, _time, _logger);
@@ -181,6 +181,38 @@ public class RegistryCacheStoreTests
         CacheReadResult onDisk = RegistryCacheFile.Read(_path);
         Assert.That(onDisk.Problem, Is.Null);
         Assert.That(onDisk.Entries.Keys, Is.EquivalentTo(new[] { RegistryCacheStore.KeyOf(s_subscription), RegistryCacheStore.KeyOf(other) }));
+    }
+
+    [Test]
+    public async Task Save_AnotherProcessWroteANewerEntry_ItIsNotOverwrittenWithWhatWasLoaded()
+    {
+        ServiceUrl other = ServiceUrl.Parse("consumer://10.0.0.9/com.example.Other");
+        await using (var seed = new RegistryCacheStore(_path, _time, _logger))
+        {
+            seed.Put(s_subscription, [Provider(1)]);
+        }
+
+        var a = new RegistryCacheStore(_path, _time, _logger);
+        await using (var b = new RegistryCacheStore(_path, _time, _logger))
+        {
+            b.Put(s_subscription, [Provider(2)]);
+        }
+
+        a.Put(other, [Provider(3)]);
+        await a.DisposeAsync();
+
+        await using var reloaded = new RegistryCacheStore(_path, _time, _logger);
+        Assert.That(reloaded.Get(s_subscription), Is.EqualTo(new[] { Provider(2) }), "the other process's newer entry survives");
+        Assert.That(reloaded.Get(other), Is.EqualTo(new[] { Provider(3) }));
+    }
+
+    [Test]
+    public void PathFor_VolatileParametersDiffer_SameFile()
+    {
+        string first = RegistryCacheFile.PathFor(_directory, "app", ServiceUrl.Parse("memory://h:1/root?timestamp=1&pid=7"));
+        string second = RegistryCacheFile.PathFor(_directory, "app", ServiceUrl.Parse("memory://h:1/root?timestamp=2&pid=8"));
+
+        Assert.That(second, Is.EqualTo(first));
     }
 
     [Test]
@@ -267,6 +299,32 @@ public class RegistryCacheStoreTests
 
         await listener.WaitForAsync(list => list.Count == 1 && list[0] == Provider(1));
         Assert.That(await again.LookupAsync(s_subscription), Is.EqualTo(new[] { Provider(1) }));
+        server.Faults.Clear();
+    }
+
+    [Test]
+    public async Task Registry_LookupWithoutSubscriptionWhileRegistryIsDown_FallsBackToTheCache()
+    {
+        var time = new ManualTimeProvider();
+        using var timer = new HashedWheelTimer(time);
+        using var server = new InMemoryRegistryServer(time);
+        var options = new RegistryOptions { Check = false, CacheDirectory = _directory };
+        ServiceUrl registryUrl = ServiceUrl.Parse("memory://?application=greeter-app");
+        await using (var factory = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], options, time, timer))
+        {
+            IRegistry registry = await factory.GetRegistryAsync(registryUrl);
+            await registry.RegisterAsync(Provider(1));
+            var listener = new RecordingListener();
+            await registry.SubscribeAsync(s_subscription, listener);
+            await listener.WaitForAsync(list => list.Count == 1 && list[0] == Provider(1));
+        }
+
+        server.Faults.MakeUnreachable(TimeSpan.FromHours(1));
+        await using var restarted = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], options, time, timer);
+        IRegistry again = await restarted.GetRegistryAsync(registryUrl);
+
+        Assert.That(await again.LookupAsync(s_subscription), Is.EqualTo(new[] { Provider(1) }));
+        Assert.That(async () => await again.LookupAsync(ServiceUrl.Parse("consumer://10.0.0.9/com.example.Unknown")), Throws.InstanceOf<RegistryException>());
         server.Faults.Clear();
     }
 

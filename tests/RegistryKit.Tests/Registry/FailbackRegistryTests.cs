@@ -1,6 +1,7 @@
 using RegistryKit.InMemory;
 using RegistryKit.Registry;
 using RegistryKit.Testing;
+using RegistryKit.Testing.Conformance;
 using RegistryKit.Tests.Support;
 using RegistryKit.Timers;
 using RegistryKit.Transport;
@@ -136,7 +137,48 @@ public class FailbackRegistryTests
         Assert.That(exception!.InnerException, Is.InstanceOf<RegistryTransportException>());
         Assert.That(exception.Message, Does.Contain("com.example.Greeter"));
         Assert.That(registry.Registered, Is.Empty);
+        Assert.That(registry.PendingRetries, Is.EqualTo(new PendingRetries(0, 1, 0, 0)), "a write that may have landed is cleaned up in the background");
+    }
+
+    [Test]
+    public async Task Register_ReplyLostWithCheckOn_ThrowsAndTheWriteThatLandedIsRemoved()
+    {
+        FailbackRegistry registry = CreateRegistry(check: true);
+        await registry.RegisterAsync(Provider(1));
+        _server.Faults.LoseNextReplies(1);
+
+        Assert.That(async () => await registry.RegisterAsync(Provider(2)), Throws.InstanceOf<RegistryException>());
+        Assert.That(ServerUrls(), Does.Contain(Provider(2)), "the write took effect before the reply was lost");
+
+        _time.Advance(TimeSpan.FromSeconds(6));
+
+        Assert.That(ServerUrls(), Is.EquivalentTo(new[] { Provider(1) }), "no zombie outlives the failed call");
         Assert.That(registry.PendingRetries.Total, Is.Zero);
+    }
+
+    [Test]
+    public async Task Unregister_FailsWithCheckOn_ThrowsAndKeepsRetryingInTheBackground()
+    {
+        FailbackRegistry registry = CreateRegistry(check: true);
+        await registry.RegisterAsync(Provider(1));
+        _server.Faults.FailNextCalls(1);
+
+        Assert.That(async () => await registry.UnregisterAsync(Provider(1)), Throws.InstanceOf<RegistryException>().With.Message.Contains("retried in the background"));
+        _time.Advance(TimeSpan.FromSeconds(6));
+
+        Assert.That(ServerUrls(), Is.Empty);
+    }
+
+    [TestCase("empty://10.0.0.1:1/com.example.Greeter")]
+    [TestCase("dubbo://10.0.0.1:1/*")]
+    [TestCase("dubbo://10.0.0.1:1")]
+    public void Register_UrlThatCannotBeARegistration_ThrowsBeforeAnythingChanges(string text)
+    {
+        FailbackRegistry registry = CreateRegistry();
+
+        Assert.That(async () => await registry.RegisterAsync(ServiceUrl.Parse(text)), Throws.ArgumentException.With.Property("ParamName").EqualTo("url"));
+        Assert.That(registry.Registered, Is.Empty);
+        Assert.That(_server.SessionCount, Is.Zero);
     }
 
     [Test]
@@ -174,7 +216,7 @@ public class FailbackRegistryTests
     }
 
     [Test]
-    public async Task Retry_RegistryDownForAnHour_NeverGivesUpByDefault_Dubbo12593()
+    public async Task Retry_RegistryDownForAnHour_NeverGivesUpByDefault_Dubbo291_Dubbo6810_Dubbo12593()
     {
         // Dubbo gave up after 3 retries until 2023 and lost registrations for good (#291, #6810, #12593).
         FailbackRegistry registry = CreateRegistry(check: false);
@@ -303,6 +345,117 @@ public class FailbackRegistryTests
         await provider.UnregisterAsync(Provider(2));
         await listener.WaitForAsync(list => list.Count == 1 && list[0].IsEmptyMarker && list[0].Category == "providers");
         Assert.That(listener.Lists, Has.All.Not.Empty, "a listener never gets an empty list");
+    }
+
+    [Test]
+    public async Task Subscribe_PermanentFailure_ThrowsAndRollsTheListenerBack()
+    {
+        using var strict = new InMemoryRegistryServer(_time, new InMemoryRegistryServerOptions { MaxWatches = 1 });
+        await using IRegistryTransport squatter = new InMemoryRegistryTransportFactory(strict).CreateTransport(s_registryUrl);
+        IAsyncDisposable taken = await squatter.WatchAsync(s_greeter, new RecordingWatcher(), default);
+        FailbackRegistry consumer = CreateRegistry(server: strict);
+        var listener = new RecordingListener();
+
+        Assert.That(async () => await consumer.SubscribeAsync(s_greeter, listener), Throws.InstanceOf<RegistryException>());
+        Assert.That(consumer.SubscriptionCount, Is.Zero);
+        Assert.That(consumer.PendingRetries.Total, Is.Zero);
+
+        await taken.DisposeAsync();
+        await consumer.SubscribeAsync(s_greeter, listener);
+        await listener.WaitForAsync(list => list is [{ IsEmptyMarker: true }]);
+    }
+
+    [Test]
+    public async Task Unsubscribe_CancelsAPendingSubscribeRetry()
+    {
+        FailbackRegistry consumer = CreateRegistry();
+        var listener = new RecordingListener();
+        _server.Faults.FailNextCalls(1);
+        await consumer.SubscribeAsync(s_greeter, listener);
+        Assert.That(consumer.PendingRetries.Subscribe, Is.EqualTo(1));
+
+        await consumer.UnsubscribeAsync(s_greeter, listener);
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.That(consumer.PendingRetries.Total, Is.Zero);
+        Assert.That(_server.WatchCount, Is.Zero);
+    }
+
+    [Test]
+    public async Task Listener_UnsubscribingFromInsideItsOwnNotify_DoesNotDeadlock()
+    {
+        FailbackRegistry consumer = CreateRegistry();
+        var unsubscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        RecordingListener listener = null!;
+        listener = new RecordingListener
+        {
+            OnNotify = async (_, _) =>
+            {
+                await consumer.UnsubscribeAsync(s_greeter, listener);
+                unsubscribed.TrySetResult();
+            },
+        };
+
+        await consumer.SubscribeAsync(s_greeter, listener);
+
+        await unsubscribed.Task.WaitAsync(TestContext.CurrentContext.CancellationToken);
+        Assert.That(consumer.SubscriptionCount, Is.Zero);
+    }
+
+    [Test]
+    public async Task Dispose_ListenerIgnoringCancellation_IsNotWaitedForBeyondTheShutdownTimeout()
+    {
+        FailbackRegistry consumer = CreateRegistry();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var never = new TaskCompletionSource();
+        await consumer.SubscribeAsync(s_greeter, new RecordingListener
+        {
+            OnNotify = async (_, _) =>
+            {
+                entered.TrySetResult();
+                await never.Task;
+            },
+        });
+        await entered.Task.WaitAsync(TestContext.CurrentContext.CancellationToken);
+        _registries.Remove(consumer);
+
+        ValueTask dispose = consumer.DisposeAsync();
+        Assert.That(dispose.IsCompleted, Is.False, "disposal waits for the listener first");
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        await dispose;
+        Assert.That(_logger.Entries.Count(e => e.EventId.Id == 2016), Is.EqualTo(1));
+        never.SetResult();
+    }
+
+    [Test]
+    public async Task Listener_GetsListsInOrderAndNeverTwoAtOnce()
+    {
+        FailbackRegistry provider = CreateRegistry();
+        FailbackRegistry consumer = CreateRegistry();
+        int inFlight = 0;
+        int maxInFlight = 0;
+        var sizes = new List<int>();
+        var listener = new RecordingListener
+        {
+            OnNotify = async (urls, _) =>
+            {
+                maxInFlight = Math.Max(maxInFlight, Interlocked.Increment(ref inFlight));
+                sizes.Add(urls[0].IsEmptyMarker ? 0 : urls.Count);
+                await Task.Yield();
+                Interlocked.Decrement(ref inFlight);
+            },
+        };
+        await consumer.SubscribeAsync(s_greeter, listener);
+
+        for (int port = 1; port <= 50; port++)
+        {
+            await provider.RegisterAsync(Provider(port));
+        }
+
+        await listener.WaitForAsync(list => list.Count == 50);
+        Assert.That(maxInFlight, Is.EqualTo(1));
+        Assert.That(sizes, Is.Ordered.Ascending, "a newer list never arrives before an older one");
     }
 
     [Test]
