@@ -1109,8 +1109,13 @@ internal sealed partial class FailbackRegistry : IRegistry
         return _options.Check && url.Check && !(forRegister && url.IsConsumer);
     }
 
+    /// <summary>
+    /// Whether an exception is a failure to retry or report: not the caller's own cancellation, and not the registry
+    /// being disposed under the call (which the caller should see as it is).
+    /// </summary>
     private static bool IsFailure(Exception exception, CancellationToken cancellationToken) =>
-        !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
+        exception is not ObjectDisposedException
+        && !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
     private static void ValidateUrl(ServiceUrl url) => ArgumentNullException.ThrowIfNull(url);
 

@@ -711,6 +711,25 @@ public class FailbackRegistryTests
     }
 
     [Test]
+    public async Task Dispose_WhileASessionIsBeingOpened_LeavesNoSessionBehind()
+    {
+        FailbackRegistry registry = CreateRegistry();
+        _registries.Remove(registry);
+        _server.Faults.CallDelay = TimeSpan.FromSeconds(1);
+        ValueTask register = registry.RegisterAsync(Provider(1));
+
+        ValueTask dispose = registry.DisposeAsync();
+        _server.Faults.CallDelay = TimeSpan.Zero;
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await dispose;
+
+        Assert.That(async () => await register, Throws.InstanceOf<ObjectDisposedException>());
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(_server.SessionCount, Is.Zero, "the session opened during disposal was closed");
+        Assert.That(ServerUrls(), Is.Empty);
+    }
+
+    [Test]
     public async Task Retries_ComingDueTogether_RunAtMostTheConfiguredNumberAtOnce()
     {
         var transport = new CountingTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl));
