@@ -70,6 +70,10 @@ internal sealed partial class FailbackRegistry
             Message = "A notify listener did not return within {Timeout} of being stopped; it is no longer waited for.")]
         public static partial void ListenerStopTimedOut(ILogger logger, TimeSpan timeout);
 
+        [LoggerMessage(EventId = 2017, EventName = "AllEntriesMalformed", Level = LogLevel.Warning,
+            Message = "Ignored a notification for '{Url}' whose {Count} entries are all malformed; the last good view stays.")]
+        public static partial void AllEntriesMalformed(ILogger logger, ServiceUrl url, int count);
+
         [LoggerMessage(EventId = 2013, EventName = "Disposed", Level = LogLevel.Information, Message = "Registry '{Url}' disposed.")]
         public static partial void Disposed(ILogger logger, ServiceUrl url);
     }

@@ -496,6 +496,16 @@ internal sealed partial class FailbackRegistry : IRegistry
 
             adapter.HasSeen = true;
             adapter.LastRevision = snapshot.Revision;
+
+            // Dubbo ignores an empty notification unless the interface is '*'. Here snapshots are complete, so an
+            // empty one is news (the service emptied); but one whose every entry is malformed carries no news at all,
+            // and emptying every listener's view because of garbage would be worse than keeping the last good view.
+            if (urls.Count == 0 && snapshot.Entries.Count > 0 && subscription.Url.ServiceInterface != ServiceUrlKeys.AnyValue)
+            {
+                Log.AllEntriesMalformed(_logger, subscription.Url, snapshot.Entries.Count);
+                return;
+            }
+
             if (NotifyLocked(subscription, Categorize(subscription, urls)))
             {
                 _cache?.Put(subscription.Url, subscription.Notified.Values.SelectMany(list => list));

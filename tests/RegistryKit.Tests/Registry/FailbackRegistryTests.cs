@@ -541,6 +541,29 @@ public class FailbackRegistryTests
     }
 
     [Test]
+    public async Task Notify_EveryEntryMalformed_IsIgnoredAndTheLastViewStays()
+    {
+        var transport = new CountingTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl));
+        FailbackRegistry consumer = CreateRegistry(transport: transport);
+        var listener = new RecordingListener();
+        await consumer.SubscribeAsync(s_greeter, listener);
+        ITransportWatcher watcher = transport.Watchers.Single();
+        watcher.OnSnapshot(new TransportSnapshot(10, [Provider(1).ToFullString()]));
+        await listener.WaitForAsync(list => list.Count == 1 && list[0] == Provider(1));
+
+        watcher.OnSnapshot(new TransportSnapshot(11, ["garbage", "dubbo://h:99999/x"]));
+
+        Assert.That(await consumer.LookupAsync(s_greeter), Is.EqualTo(new[] { Provider(1) }), "garbage did not empty the view");
+        Assert.That(consumer.MalformedEntries, Is.EqualTo(2));
+        Assert.That(_logger.Entries.Count(e => e.EventId.Id == 2017), Is.EqualTo(1));
+
+        watcher.OnSnapshot(new TransportSnapshot(12, []));
+
+        Assert.That(await consumer.LookupAsync(s_greeter), Is.Empty, "a truly empty snapshot still empties it");
+        await listener.WaitForAsync(list => list is [{ IsEmptyMarker: true }] && listener.Lists.Count > 1);
+    }
+
+    [Test]
     public async Task Unsubscribe_LastListener_DropsTheNotifiedState_Dubbo6676()
     {
         FailbackRegistry consumer = CreateRegistry();
