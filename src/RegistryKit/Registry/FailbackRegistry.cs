@@ -42,6 +42,12 @@ internal sealed partial class FailbackRegistry : IRegistry
     private RegistrySession? _session;
     private WheelTimeout _heartbeat;
     private int _heartbeatFailures;
+    private long _nextBeatDue;
+    private RegistrySession? _beatInFlightFor;
+    private long _lastBeatAt = -1;
+    private long _unreachableSince = -1;
+    private long _skippedBeats;
+    private readonly long _epoch;
     private int _state;
     private long _malformedEntries;
     private long _staleSnapshots;
@@ -74,6 +80,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         _random = random ?? new Random();
         _retrySlots = new SemaphoreSlim(options.MaxConcurrentRetries, options.MaxConcurrentRetries);
         _heartbeatTask = new HeartbeatTask(this);
+        _epoch = timeProvider.GetTimestamp();
         _onDisposed = onDisposed;
         _cache = cache;
     }
@@ -126,8 +133,26 @@ internal sealed partial class FailbackRegistry : IRegistry
     /// <summary>Gets how many times a lost session was replaced and everything registered again.</summary>
     public long SessionRecoveries => Interlocked.Read(ref _sessionRecoveries);
 
-    public RegistryStatus GetStatus() =>
-        new(IsAvailable, PendingRetries, MalformedEntries, StaleSnapshots, NotificationsDelivered, SessionRecoveries);
+    public RegistryStatus GetStatus()
+    {
+        TimeSpan? sinceBeat;
+        TimeSpan? unreachableFor;
+        long skipped;
+        lock (_lock)
+        {
+            long now = ElapsedTicks();
+            sinceBeat = _lastBeatAt < 0 ? null : TimeSpan.FromTicks(now - _lastBeatAt);
+            unreachableFor = _unreachableSince < 0 ? null : TimeSpan.FromTicks(now - _unreachableSince);
+            skipped = _skippedBeats;
+        }
+
+        return new RegistryStatus(IsAvailable, PendingRetries, MalformedEntries, StaleSnapshots, NotificationsDelivered, SessionRecoveries)
+        {
+            TimeSinceLastHeartbeat = sinceBeat,
+            UnreachableFor = unreachableFor,
+            SkippedHeartbeats = skipped,
+        };
+    }
 
     /// <summary>Gets the number of subscriptions (URLs with at least one listener).</summary>
     internal int SubscriptionCount
@@ -653,7 +678,9 @@ internal sealed partial class FailbackRegistry : IRegistry
                 {
                     _session = session;
                     _heartbeatFailures = 0;
+                    _unreachableSince = -1;
                     _heartbeat.Cancel();
+                    _nextBeatDue = ElapsedTicks() + session.HeartbeatInterval.Ticks;
                     _heartbeat = _timer.NewTimeout(_heartbeatTask, session.HeartbeatInterval);
                 }
             }
@@ -814,56 +841,107 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
     }
 
-    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
-    private async Task BeatAsync()
+    /// <summary>
+    /// A heartbeat slot came due. The next slot is scheduled first, at a fixed rate from the previous deadline (so
+    /// lateness never accumulates); then one keep-alive is sent, unless the previous one is still in flight.
+    /// </summary>
+    private void OnBeatDue()
     {
-        RegistrySession? session = Volatile.Read(ref _session);
-        if (session is null || Volatile.Read(ref _state) != Running)
+        RegistrySession session;
+        lock (_lock)
         {
-            return;
+            if (_state != Running || _session is null)
+            {
+                return;
+            }
+
+            session = _session;
+            long now = ElapsedTicks();
+            long interval = session.HeartbeatInterval.Ticks;
+            do
+            {
+                _nextBeatDue += interval;
+            }
+            while (_nextBeatDue <= now);
+
+            _heartbeat = _timer.NewTimeout(_heartbeatTask, TimeSpan.FromTicks(_nextBeatDue - now));
+            if (ReferenceEquals(_beatInFlightFor, session))
+            {
+                // Never two keep-alives in flight for one session: a slow registry gets one at a time.
+                _skippedBeats++;
+                return;
+            }
+
+            _beatInFlightFor = session;
         }
 
+        _ = BeatAsync(session);
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
+    private async Task BeatAsync(RegistrySession session)
+    {
         try
         {
             await _transport.KeepAliveAsync(session, _disposing.Token).ConfigureAwait(false);
             lock (_lock)
             {
-                _heartbeatFailures = 0;
+                // A late reply for an old session says nothing about the current one.
+                if (ReferenceEquals(_session, session))
+                {
+                    _heartbeatFailures = 0;
+                    _lastBeatAt = ElapsedTicks();
+                }
             }
         }
         catch (RegistrySessionLostException)
         {
             OnSessionLost(session);
-            return;
         }
         catch (Exception exception) when (!_disposing.IsCancellationRequested)
         {
             int failures;
             lock (_lock)
             {
+                if (!ReferenceEquals(_session, session))
+                {
+                    return;
+                }
+
                 failures = ++_heartbeatFailures;
             }
 
             Log.HeartbeatFailed(_logger, session.Id, failures, exception);
             if (failures >= _options.HeartbeatFailureThreshold)
             {
+                // Unreachable: recovery runs with backoff (each intent's retry) until a session opens again.
+                lock (_lock)
+                {
+                    if (_unreachableSince < 0)
+                    {
+                        _unreachableSince = ElapsedTicks();
+                    }
+                }
+
                 OnSessionLost(session);
-                return;
             }
         }
         catch (OperationCanceledException)
         {
-            return;
         }
-
-        lock (_lock)
+        finally
         {
-            if (_state == Running && ReferenceEquals(_session, session))
+            lock (_lock)
             {
-                _heartbeat = _timer.NewTimeout(_heartbeatTask, session.HeartbeatInterval);
+                if (ReferenceEquals(_beatInFlightFor, session))
+                {
+                    _beatInFlightFor = null;
+                }
             }
         }
     }
+
+    private long ElapsedTicks() => _timeProvider.GetElapsedTime(_epoch).Ticks;
 
     /// <summary>
     /// A write that was in flight while the intent changed (an unregister finished before a late register landed, say)
@@ -1177,7 +1255,7 @@ internal sealed partial class FailbackRegistry : IRegistry
 
     private sealed class HeartbeatTask(FailbackRegistry owner) : ITimerTask
     {
-        public void Run(WheelTimeout timeout) => _ = owner.BeatAsync();
+        public void Run(WheelTimeout timeout) => owner.OnBeatDue();
     }
 
     internal sealed class Subscription(ServiceUrl url)

@@ -13,4 +13,17 @@ public sealed record RegistryStatus(
     long MalformedEntries,
     long StaleSnapshots,
     long NotificationsDelivered,
-    long SessionRecoveries);
+    long SessionRecoveries)
+{
+    /// <summary>Gets the time since the last successful heartbeat, or <see langword="null"/> before the first.</summary>
+    public TimeSpan? TimeSinceLastHeartbeat { get; init; }
+
+    /// <summary>
+    /// Gets how long the registry has been unreachable (heartbeats failed <c>HeartbeatFailureThreshold</c> times in a
+    /// row and no session could be opened since), or <see langword="null"/> while it is reachable.
+    /// </summary>
+    public TimeSpan? UnreachableFor { get; init; }
+
+    /// <summary>Gets the heartbeat slots skipped because the previous keep-alive was still in flight.</summary>
+    public long SkippedHeartbeats { get; init; }
+}

@@ -1,0 +1,350 @@
+using RegistryKit.InMemory;
+using RegistryKit.Registry;
+using RegistryKit.Testing;
+using RegistryKit.Timers;
+using RegistryKit.Transport;
+
+namespace RegistryKit.Tests.Registry;
+
+/// <summary>The session a registry keeps with its transport: fixed-rate heartbeats, loss, unreachability.</summary>
+[CancelAfter(20_000)]
+public class RegistrySessionHeartbeatTests
+{
+    private static readonly ServiceUrl s_registryUrl = ServiceUrl.Parse("memory://");
+
+    private ManualTimeProvider _time = null!;
+    private HashedWheelTimer _timer = null!;
+    private InMemoryRegistryServer _server = null!;
+    private readonly List<FailbackRegistry> _registries = [];
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new ManualTimeProvider();
+
+        // A 7 ms tick does not divide the 5 s interval, so every heartbeat fires a little late: drift would show.
+        _timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromMilliseconds(7) });
+        _server = new InMemoryRegistryServer(_time);
+    }
+
+    [TearDown]
+    public async Task TearDown()
+    {
+        _server.Faults.Clear();
+        foreach (FailbackRegistry registry in _registries)
+        {
+            await registry.DisposeAsync();
+        }
+
+        _timer.Dispose();
+        _server.Dispose();
+    }
+
+    [Test]
+    public async Task Heartbeats_AtFixedRate_NoDriftOverAThousandPeriods()
+    {
+        var transport = new GatedTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl), _time);
+        FailbackRegistry registry = Create(transport);
+        await registry.RegisterAsync(Provider(1));
+        DateTimeOffset opened = _time.GetUtcNow();
+
+        for (int i = 0; i < 1000; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        // The 1000th slot is due exactly now and fires within one 7 ms tick.
+        _time.Advance(TimeSpan.FromMilliseconds(7));
+        Assert.That(transport.KeepAlives, Has.Count.EqualTo(1000));
+        for (int i = 0; i < transport.KeepAlives.Count; i++)
+        {
+            TimeSpan late = transport.KeepAlives[i] - opened - (TimeSpan.FromSeconds(5) * (i + 1));
+            Assert.That(late, Is.GreaterThanOrEqualTo(TimeSpan.Zero).And.LessThan(TimeSpan.FromMilliseconds(7)), $"heartbeat {i + 1}");
+        }
+    }
+
+    [Test]
+    public async Task Heartbeats_SlowRegistry_NeverTwoInFlight()
+    {
+        var transport = new GatedTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl), _time);
+        FailbackRegistry registry = Create(transport);
+        await registry.RegisterAsync(Provider(1));
+        _server.Faults.CallDelay = TimeSpan.FromSeconds(7);
+
+        _time.Advance(TimeSpan.FromSeconds(60));
+
+        Assert.That(transport.MaxKeepAlivesInFlight, Is.EqualTo(1));
+        Assert.That(registry.GetStatus().SkippedHeartbeats, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public async Task SessionUnknown_EveryIntentIsBackWithinOneHeartbeatInterval()
+    {
+        FailbackRegistry registry = Create();
+        await registry.RegisterAsync(Provider(1));
+        await registry.RegisterAsync(Provider(2));
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        _server.Restart(loseState: true);
+        DateTimeOffset forgotten = _time.GetUtcNow();
+        while (_server.GetEntries().Count < 2)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+            Assert.That(_time.GetUtcNow() - forgotten, Is.LessThanOrEqualTo(TimeSpan.FromSeconds(5)), "recovery took longer than one heartbeat interval");
+        }
+
+        Assert.That(registry.SessionRecoveries, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task ConsecutiveHeartbeatFailures_MarkUnreachable_ThenRecoveryConverges()
+    {
+        FailbackRegistry registry = Create();
+        await registry.RegisterAsync(Provider(1));
+        _server.Faults.MakeUnreachable(TimeSpan.FromSeconds(60));
+
+        // Slots at 5, 10 and 15 s, each firing within one 7 ms tick.
+        _time.Advance(TimeSpan.FromSeconds(10.01));
+        Assert.That(registry.GetStatus().UnreachableFor, Is.Null, "two failures are below the threshold of three");
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        RegistryStatus status = registry.GetStatus();
+        Assert.That(status.IsAvailable, Is.False);
+        Assert.That(status.UnreachableFor, Is.Not.Null.And.LessThan(TimeSpan.FromMilliseconds(10)));
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.That(registry.GetStatus().UnreachableFor, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(30)).And.LessThan(TimeSpan.FromSeconds(30.01)));
+        Assert.That(registry.GetStatus().PendingRetries.Register, Is.EqualTo(1), "recovery keeps retrying with backoff");
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        Assert.That(_server.GetEntries(), Has.Count.EqualTo(1));
+        Assert.That(registry.GetStatus().IsAvailable, Is.True);
+        Assert.That(registry.GetStatus().UnreachableFor, Is.Null);
+    }
+
+    [Test]
+    public async Task LateReplyFromAnOldSession_NeverUndoesTheNewOne()
+    {
+        var transport = new GatedTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl), _time);
+        FailbackRegistry registry = Create(transport);
+        await registry.RegisterAsync(Provider(1));
+        RegistrySession first = registry.Session!;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        transport.KeepAliveGate = gate;
+        _time.Advance(TimeSpan.FromSeconds(5.01));
+        Assert.That(transport.LastKeepAlive, Is.Not.Null, "the first heartbeat is held at the gate");
+
+        // While the old session's heartbeat hangs, the registry forgets everything; a write notices and recovers.
+        _server.Restart(loseState: true);
+        transport.KeepAliveGate = null;
+        await registry.RegisterAsync(Provider(2));
+        RegistrySession second = registry.Session!;
+        Assert.That(second, Is.Not.SameAs(first));
+
+        gate.SetResult();
+        Assert.That(async () => await transport.LastKeepAlive!, Throws.InstanceOf<RegistrySessionLostException>(), "the registry answers the old session with 'unknown'");
+
+        Assert.That(registry.Session, Is.SameAs(second), "the old session's 'unknown' answer must not retire the new one");
+        Assert.That(registry.SessionRecoveries, Is.EqualTo(1));
+        Assert.That(_server.GetEntries(), Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Heartbeat_InSteadyState_AllocatesNothing()
+    {
+        // In unoptimised (Debug) builds the compiler makes async state machines classes, one allocation per call;
+        // the promise is for the code users run. CI tests Release.
+        if (typeof(FailbackRegistry).Assembly.GetCustomAttributes(typeof(System.Diagnostics.DebuggableAttribute), false)
+            is [System.Diagnostics.DebuggableAttribute { IsJITOptimizerDisabled: true }])
+        {
+            Assert.Ignore("Allocation is measured on optimised builds only: run with -c Release.");
+            return;
+        }
+
+        var clock = new TinyClock();
+        using var timer = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromMilliseconds(10) });
+        var transport = new NoOpTransport();
+        var registry = new FailbackRegistry(s_registryUrl, transport, timer, clock, new RegistryOptions { Check = false }, random: new Random(1));
+        await registry.RegisterAsync(Provider(1));
+        for (int i = 0; i < 200; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int keepAlivesBefore = transport.KeepAlives;
+        for (int i = 0; i < 1000; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(5));
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(transport.KeepAlives - keepAlivesBefore, Is.EqualTo(1000));
+        Assert.That(allocated, Is.Zero);
+        await registry.DisposeAsync();
+    }
+
+    private FailbackRegistry Create(IRegistryTransport? transport = null)
+    {
+        transport ??= new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl);
+        var registry = new FailbackRegistry(s_registryUrl, transport, _timer, _time, new RegistryOptions { Check = false }, random: new Random(7));
+        _registries.Add(registry);
+        return registry;
+    }
+
+    private static ServiceUrl Provider(int port) => ServiceUrl.Parse($"dubbo://10.0.0.1:{port}/com.example.Greeter");
+
+    /// <summary>Records keep-alives (times and concurrency) and can hold them at a gate.</summary>
+    private sealed class GatedTransport(IRegistryTransport inner, TimeProvider time) : IRegistryTransport
+    {
+        private int _inFlight;
+
+        public List<DateTimeOffset> KeepAlives { get; } = [];
+
+        public int MaxKeepAlivesInFlight { get; private set; }
+
+        public TaskCompletionSource? KeepAliveGate { get; set; }
+
+        public Task? LastKeepAlive { get; private set; }
+
+        public ValueTask KeepAliveAsync(RegistrySession session, CancellationToken cancellationToken)
+        {
+            KeepAlives.Add(time.GetUtcNow());
+            Task call = KeepAliveCoreAsync(session, KeepAliveGate, cancellationToken);
+            LastKeepAlive = call;
+            return new ValueTask(call);
+        }
+
+        public ValueTask<RegistrySession> OpenSessionAsync(TimeSpan ttl, CancellationToken cancellationToken) => inner.OpenSessionAsync(ttl, cancellationToken);
+
+        public ValueTask CloseSessionAsync(RegistrySession session, CancellationToken cancellationToken) => inner.CloseSessionAsync(session, cancellationToken);
+
+        public ValueTask RegisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) => inner.RegisterAsync(session, url, cancellationToken);
+
+        public ValueTask UnregisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) => inner.UnregisterAsync(session, url, cancellationToken);
+
+        public ValueTask<IAsyncDisposable> WatchAsync(ServiceUrl subscription, ITransportWatcher watcher, CancellationToken cancellationToken) => inner.WatchAsync(subscription, watcher, cancellationToken);
+
+        public ValueTask<TransportSnapshot> LookupAsync(ServiceUrl subscription, CancellationToken cancellationToken) => inner.LookupAsync(subscription, cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+        private async Task KeepAliveCoreAsync(RegistrySession session, TaskCompletionSource? gate, CancellationToken cancellationToken)
+        {
+            MaxKeepAlivesInFlight = Math.Max(MaxKeepAlivesInFlight, Interlocked.Increment(ref _inFlight));
+            try
+            {
+                if (gate is not null)
+                {
+                    await gate.Task;
+                }
+
+                await inner.KeepAliveAsync(session, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
+        }
+    }
+
+    /// <summary>A transport that answers everything at once and allocates nothing: the heartbeat path alone is measured.</summary>
+    private sealed class NoOpTransport : IRegistryTransport
+    {
+        private readonly RegistrySession _session = new("1", TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
+
+        public int KeepAlives { get; private set; }
+
+        public ValueTask<RegistrySession> OpenSessionAsync(TimeSpan ttl, CancellationToken cancellationToken) => ValueTask.FromResult(_session);
+
+        public ValueTask KeepAliveAsync(RegistrySession session, CancellationToken cancellationToken)
+        {
+            KeepAlives++;
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask CloseSessionAsync(RegistrySession session, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask RegisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask UnregisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask<IAsyncDisposable> WatchAsync(ServiceUrl subscription, ITransportWatcher watcher, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
+        public ValueTask<TransportSnapshot> LookupAsync(ServiceUrl subscription, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new TransportSnapshot(0, []));
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>A manual clock with timers that allocates nothing when time moves, unlike a general-purpose one.</summary>
+    private sealed class TinyClock : TimeProvider
+    {
+        private readonly List<TinyTimer> _timers = [];
+        private long _now;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _now;
+
+        public override DateTimeOffset GetUtcNow() => new(_now + ManualTimeProvider.DefaultStart.UtcTicks, TimeSpan.Zero);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new TinyTimer(this, callback, state);
+            _timers.Add(timer);
+            timer.Change(dueTime, period);
+            return timer;
+        }
+
+        public void Advance(TimeSpan delta)
+        {
+            long target = _now + delta.Ticks;
+            while (true)
+            {
+                TinyTimer? next = null;
+                foreach (TinyTimer timer in _timers)
+                {
+                    if (timer.Due <= target && (next is null || timer.Due < next.Due))
+                    {
+                        next = timer;
+                    }
+                }
+
+                if (next is null)
+                {
+                    _now = target;
+                    return;
+                }
+
+                _now = Math.Max(_now, next.Due);
+                next.Due = long.MaxValue;
+                next.Callback(next.State);
+            }
+        }
+
+        private sealed class TinyTimer(TinyClock clock, TimerCallback callback, object? state) : ITimer
+        {
+            public long Due { get; set; } = long.MaxValue;
+
+            public TimerCallback Callback { get; } = callback;
+
+            public object? State { get; } = state;
+
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                Due = dueTime == Timeout.InfiniteTimeSpan ? long.MaxValue : clock._now + dueTime.Ticks;
+                return true;
+            }
+
+            public void Dispose() => Due = long.MaxValue;
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
+    }
+}
