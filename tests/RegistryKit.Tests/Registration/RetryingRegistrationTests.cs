@@ -271,7 +271,14 @@ public class RetryingRegistrationTests
             switch (_script.Dequeue())
             {
                 case Outcome.Hang:
-                    await Task.Delay(Timeout.Infinite, token);
+                    // Completed inline by the cancellation, so the retry runs at the virtual moment of the timeout
+                    // (a Task.Delay would resume on the thread pool while the test moves the clock on).
+                    var hang = new TaskCompletionSource();
+                    await using (token.Register(() => hang.TrySetCanceled(token)))
+                    {
+                        await hang.Task;
+                    }
+
                     throw new InvalidOperationException("unreachable");
                 case Outcome.Success:
                     return RegistrationResponse<string, string>.Success("registered-7");
