@@ -69,6 +69,11 @@ public static class HeartbeatManager
 public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
 {
     private readonly Lock _lock = new();
+
+    // Held while a timeout or unreachable report runs, and taken by Stop and UnmonitorTarget after they change
+    // state, so that no report reaches the listener after they return. It is re-entrant: a listener may unmonitor or
+    // stop from inside a report.
+    private readonly Lock _reportLock = new();
     private readonly Dictionary<string, Monitor> _monitors = new(StringComparer.Ordinal);
     private readonly IHeartbeatListener<TIn, TOut> _listener;
     private readonly HashedWheelTimer _timer;
@@ -159,6 +164,11 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
                 monitor.CancelLocked();
             }
         }
+
+        // Wait out a report that is under way for it.
+        lock (_reportLock)
+        {
+        }
     }
 
     /// <summary>
@@ -221,9 +231,10 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(requestOriginId);
         IHeartbeatTarget<TOut> target;
+        Monitor? monitor;
         lock (_lock)
         {
-            if (_stopped || !_monitors.TryGetValue(requestOriginId, out Monitor? monitor))
+            if (_stopped || !_monitors.TryGetValue(requestOriginId, out monitor))
             {
                 return;
             }
@@ -233,7 +244,9 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
         }
 
         _listener.ReportPayload(requestOriginId, payload);
-        await target.ReceiveHeartbeatAsync(OwnId, _listener.RetrievePayload(requestOriginId), cancellationToken).ConfigureAwait(false);
+
+        // The answer is a heartbeat RPC too: as in Flink, an unreachable requester counts towards the threshold.
+        await SendAsync(monitor, () => target.ReceiveHeartbeatAsync(OwnId, _listener.RetrievePayload(requestOriginId), cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>Stops the manager: every timeout and the sending rounds are cancelled; nothing is reported afterwards.</summary>
@@ -257,6 +270,11 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
         }
 
         _stopping.Cancel();
+
+        // Wait out a report that is under way.
+        lock (_reportLock)
+        {
+        }
     }
 
     /// <inheritdoc/>
@@ -298,12 +316,15 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
         }
     }
 
-    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A failed request is classified and logged; it must not stop the round.")]
-    private async Task RequestAsync(Monitor monitor, TOut payload)
+    private Task RequestAsync(Monitor monitor, TOut payload) =>
+        SendAsync(monitor, () => monitor.Target.RequestHeartbeatAsync(OwnId, payload, _stopping.Token));
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A failed heartbeat RPC is classified and logged; it must not stop the round.")]
+    private async Task SendAsync(Monitor monitor, Func<ValueTask> rpc)
     {
         try
         {
-            await monitor.Target.RequestHeartbeatAsync(OwnId, payload, _stopping.Token).ConfigureAwait(false);
+            await rpc().ConfigureAwait(false);
             lock (_lock)
             {
                 monitor.ReportRpcSuccessLocked();
@@ -312,16 +333,12 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
         catch (RecipientUnreachableException exception)
         {
             LogRequestUnreachable(_logger, monitor.TargetId, exception);
-            bool report;
             lock (_lock)
             {
-                report = monitor.ReportRpcFailureLocked(_options.FailedRpcThreshold);
+                monitor.CountRpcFailureLocked();
             }
 
-            if (report)
-            {
-                _listener.OnTargetUnreachable(monitor.TargetId);
-            }
+            Report(monitor, static m => m.ReportUnreachableLocked(m.Owner._options.FailedRpcThreshold), static (listener, id) => listener.OnTargetUnreachable(id));
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -333,19 +350,26 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
         }
     }
 
-    private void OnTimeout(Monitor monitor)
+    /// <summary>Reports a monitor's timeout or unreachability once, serialised with Stop and Unmonitor.</summary>
+    private void Report(Monitor monitor, Func<Monitor, bool> transition, Action<IHeartbeatListener<TIn, TOut>, string> notify)
     {
-        bool report;
-        lock (_lock)
+        lock (_reportLock)
         {
-            report = !_stopped && monitor.TimeOutLocked();
-        }
+            bool report;
+            lock (_lock)
+            {
+                report = !_stopped && _monitors.TryGetValue(monitor.TargetId, out Monitor? current) && ReferenceEquals(current, monitor) && transition(monitor);
+            }
 
-        if (report)
-        {
-            _listener.OnHeartbeatTimeout(monitor.TargetId);
+            if (report)
+            {
+                notify(_listener, monitor.TargetId);
+            }
         }
     }
+
+    private void OnTimeout(Monitor monitor, WheelTimeout fired) =>
+        Report(monitor, m => m.TimeOutLocked(fired), static (listener, id) => listener.OnHeartbeatTimeout(id));
 
     [LoggerMessage(EventId = 3000, EventName = "HeartbeatRequestUnreachable", Level = LogLevel.Debug, Message = "Heartbeat request to '{TargetId}' could not reach it.")]
     private static partial void LogRequestUnreachable(ILogger logger, string targetId, Exception exception);
@@ -372,16 +396,18 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
 
         public string TargetId { get; } = targetId;
 
+        public HeartbeatManager<TIn, TOut> Owner { get; } = owner;
+
         public IHeartbeatTarget<TOut> Target { get; } = target;
 
         public DateTimeOffset? LastHeartbeat { get; private set; }
 
-        public void Run(WheelTimeout timeout) => owner.OnTimeout(this);
+        public void Run(WheelTimeout timeout) => Owner.OnTimeout(this, timeout);
 
         public void ArmLocked()
         {
             _timeout.Cancel();
-            _timeout = owner._timer.NewTimeout(this, owner._options.Timeout);
+            _timeout = Owner._timer.NewTimeout(this, Owner._options.Timeout);
         }
 
         public void CancelLocked()
@@ -392,16 +418,17 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
 
         public void ReportHeartbeatLocked()
         {
-            LastHeartbeat = owner._timeProvider.GetUtcNow();
+            LastHeartbeat = Owner._timeProvider.GetUtcNow();
             if (_state == Running)
             {
                 ArmLocked();
             }
         }
 
-        public bool TimeOutLocked()
+        public bool TimeOutLocked(WheelTimeout fired)
         {
-            if (_state != Running)
+            // A timeout that expired just before a heartbeat re-armed the monitor is stale: the target was heard from.
+            if (_state != Running || fired != _timeout)
             {
                 return false;
             }
@@ -412,14 +439,11 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
 
         public void ReportRpcSuccessLocked() => _failedRpcs = 0;
 
-        public bool ReportRpcFailureLocked(int threshold)
-        {
-            if (threshold == HeartbeatDefaults.Disabled || _state != Running)
-            {
-                return false;
-            }
+        public void CountRpcFailureLocked() => _failedRpcs++;
 
-            if (++_failedRpcs < threshold)
+        public bool ReportUnreachableLocked(int threshold)
+        {
+            if (threshold == HeartbeatDefaults.Disabled || _state != Running || _failedRpcs < threshold)
             {
                 return false;
             }

@@ -29,6 +29,10 @@ namespace RegistryKit.Registration;
 public sealed partial class RegisteredConnection<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] TGateway, TSuccess, TRejection> : IDisposable
 {
     private readonly Lock _lock = new();
+
+    // Held while a callback runs; Close takes it after closing, so no callback reaches the listener after Close
+    // returns. Re-entrant, so a listener may close or reconnect from inside a callback.
+    private readonly Lock _callbackLock = new();
     private readonly Func<string, CancellationToken, ValueTask<TGateway>> _connectAsync;
     private readonly Func<TGateway, RegistrationAttempt, CancellationToken, ValueTask<RegistrationResponse<TSuccess, TRejection>>> _registerAsync;
     private readonly IRegisteredConnectionListener<TGateway, TSuccess, TRejection> _listener;
@@ -43,6 +47,7 @@ public sealed partial class RegisteredConnection<[DynamicallyAccessedMembers(Dyn
     private volatile bool _closed;
     private Guid _deadlineToken;
     private WheelTimeout _deadline;
+    private RetryingRegistration<TGateway, TSuccess, TRejection>? _deadlineOwner;
 
     /// <summary>Creates a connection; <see cref="Start"/> begins its first registration.</summary>
     /// <param name="targetAddress">The target's address.</param>
@@ -116,21 +121,23 @@ public sealed partial class RegisteredConnection<[DynamicallyAccessedMembers(Dyn
     /// <exception cref="InvalidOperationException">The connection is closed or was already started.</exception>
     public void Start()
     {
-        if (_closed)
+        RetryingRegistration<TGateway, TSuccess, TRejection> registration;
+        lock (_lock)
         {
-            throw new InvalidOperationException($"The connection to '{TargetAddress}' is closed; create a new one.");
-        }
+            if (_closed)
+            {
+                throw new InvalidOperationException($"The connection to '{TargetAddress}' is closed; create a new one.");
+            }
 
-        if (Interlocked.Exchange(ref _started, 1) != 0)
-        {
-            throw new InvalidOperationException($"The connection to '{TargetAddress}' was already started; use TryReconnect() to register again.");
-        }
+            if (_started != 0)
+            {
+                throw new InvalidOperationException($"The connection to '{TargetAddress}' was already started; use TryReconnect() to register again.");
+            }
 
-        RetryingRegistration<TGateway, TSuccess, TRejection> registration = NewRegistration();
-        if (Interlocked.CompareExchange(ref _pending, registration, null) is not null)
-        {
-            registration.Dispose();
-            throw new InvalidOperationException($"The connection to '{TargetAddress}' was already started.");
+            _started = 1;
+            registration = NewRegistration();
+            _pending = registration;
+            ArmDeadlineLocked(registration);
         }
 
         Begin(registration);
@@ -151,31 +158,24 @@ public sealed partial class RegisteredConnection<[DynamicallyAccessedMembers(Dyn
             throw new InvalidOperationException($"Cannot reconnect to '{TargetAddress}' before a first registration succeeded; wait for it, or Start() the connection.");
         }
 
-        if (_closed)
+        RetryingRegistration<TGateway, TSuccess, TRejection>? observed = Volatile.Read(ref _pending);
+        RetryingRegistration<TGateway, TSuccess, TRejection> next;
+        lock (_lock)
         {
-            return false;
+            // Another reconnect replaced the registration since this one looked: it won (Flink's compare-and-set).
+            if (_closed || !ReferenceEquals(_pending, observed))
+            {
+                return false;
+            }
+
+            next = NewRegistration();
+            _pending = next;
+            ArmDeadlineLocked(next);
         }
 
-        RetryingRegistration<TGateway, TSuccess, TRejection>? current = Volatile.Read(ref _pending);
-        current?.Cancel();
-        RetryingRegistration<TGateway, TSuccess, TRejection> next = NewRegistration();
-        if (!ReferenceEquals(Interlocked.CompareExchange(ref _pending, next, current), current))
-        {
-            // Another reconnect replaced the registration in between: it wins.
-            next.Dispose();
-            return false;
-        }
-
+        observed?.Cancel();
         Begin(next);
-
-        // A close that ran while this reconnect was starting must still stop it.
-        if (_closed)
-        {
-            next.Cancel();
-            return false;
-        }
-
-        return true;
+        return !_closed;
     }
 
     /// <summary>
@@ -196,12 +196,21 @@ public sealed partial class RegisteredConnection<[DynamicallyAccessedMembers(Dyn
     /// <summary>Closes the connection: the current registration is cancelled (no callback) and the deadline disarmed.</summary>
     public void Close()
     {
-        _closed = true;
-        Volatile.Read(ref _pending)?.Cancel();
+        RetryingRegistration<TGateway, TSuccess, TRejection>? pending;
         lock (_lock)
         {
+            _closed = true;
+            pending = _pending;
             _deadlineToken = Guid.Empty;
+            _deadlineOwner = null;
             _deadline.Cancel();
+        }
+
+        pending?.Cancel();
+
+        // Wait out a callback that is under way: none reaches the listener after Close returns.
+        lock (_callbackLock)
+        {
         }
     }
 
@@ -213,41 +222,49 @@ public sealed partial class RegisteredConnection<[DynamicallyAccessedMembers(Dyn
 
     private void Begin(RetryingRegistration<TGateway, TSuccess, TRejection> registration)
     {
-        ArmDeadline();
         registration.Start();
         _ = ObserveAsync(registration);
+
+        // A close that ran while this registration was being set up must still stop it.
+        if (_closed)
+        {
+            registration.Cancel();
+        }
     }
 
-    private void ArmDeadline()
+    /// <summary>Arms the deadline for <paramref name="registration"/> with a fresh token. Under the lock.</summary>
+    private void ArmDeadlineLocked(RetryingRegistration<TGateway, TSuccess, TRejection> registration)
     {
+        _deadline.Cancel();
+        _deadlineOwner = registration;
         if (_options.MaxRegistrationDuration == Timeout.InfiniteTimeSpan)
         {
+            _deadlineToken = Guid.Empty;
             return;
         }
 
-        lock (_lock)
-        {
-            _deadline.Cancel();
-            Guid token = Guid.NewGuid();
-            _deadlineToken = token;
-            _deadline = _timer.NewTimeout(_ => OnDeadline(token), _options.MaxRegistrationDuration);
-        }
+        Guid token = Guid.NewGuid();
+        _deadlineToken = token;
+        _deadline = _timer.NewTimeout(_ => OnDeadline(token), _options.MaxRegistrationDuration);
     }
 
     private void OnDeadline(Guid token)
     {
-        lock (_lock)
+        lock (_callbackLock)
         {
-            if (_closed || token != _deadlineToken)
+            lock (_lock)
             {
-                return;
+                if (_closed || token != _deadlineToken)
+                {
+                    return;
+                }
+
+                _deadlineToken = Guid.Empty;
             }
 
-            _deadlineToken = Guid.Empty;
+            LogRegistrationTimedOut(_logger, TargetAddress, _options.MaxRegistrationDuration);
+            _listener.OnRegistrationTimeout(_options.MaxRegistrationDuration);
         }
-
-        LogRegistrationTimedOut(_logger, TargetAddress, _options.MaxRegistrationDuration);
-        _listener.OnRegistrationTimeout(_options.MaxRegistrationDuration);
     }
 
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Every outcome of a registration is classified and handed to the listener.")]
@@ -268,38 +285,46 @@ public sealed partial class RegisteredConnection<[DynamicallyAccessedMembers(Dyn
             failure = exception;
         }
 
-        lock (_lock)
+        lock (_callbackLock)
         {
-            // FLINK-12260: an answer for a registration that is no longer the current one must change nothing.
-            if (_closed || !ReferenceEquals(_pending, registration))
+            lock (_lock)
             {
-                LogStaleAnswerIgnored(_logger, TargetAddress, registration.FencingToken);
-                return;
-            }
-
-            if (result is not null)
-            {
-                _deadlineToken = Guid.Empty;
-                _deadline.Cancel();
-                if (result.Response.IsSuccess)
+                // FLINK-12260: an answer for a registration that is no longer the current one must change nothing.
+                // Checked inside the callback lock, so an older answer can never be delivered after a newer one.
+                if (_closed || !ReferenceEquals(_pending, registration))
                 {
-                    _gateway = result.Gateway;
-                    _connected = true;
+                    LogStaleAnswerIgnored(_logger, TargetAddress, registration.FencingToken);
+                    return;
+                }
+
+                if (result is not null)
+                {
+                    if (ReferenceEquals(_deadlineOwner, registration))
+                    {
+                        _deadlineToken = Guid.Empty;
+                        _deadline.Cancel();
+                    }
+
+                    if (result.Response.IsSuccess)
+                    {
+                        _gateway = result.Gateway;
+                        _connected = true;
+                    }
                 }
             }
-        }
 
-        if (failure is not null)
-        {
-            _listener.OnRegistrationFailure(failure);
-        }
-        else if (result!.Response.IsSuccess)
-        {
-            _listener.OnRegistrationSuccess(result.Gateway, result.Response.SuccessValue);
-        }
-        else
-        {
-            _listener.OnRegistrationRejection(result.Response.RejectionValue!);
+            if (failure is not null)
+            {
+                _listener.OnRegistrationFailure(failure);
+            }
+            else if (result!.Response.IsSuccess)
+            {
+                _listener.OnRegistrationSuccess(result.Gateway, result.Response.SuccessValue);
+            }
+            else
+            {
+                _listener.OnRegistrationRejection(result.Response.RejectionValue!);
+            }
         }
     }
 

@@ -35,6 +35,10 @@ public sealed partial class RetryingRegistration<[DynamicallyAccessedMembers(Dyn
 {
     private static readonly ResiliencePropertyKey<TimeSpan> s_timeoutKey = new("registrykit.registration.timeout");
 
+    // Set by this pipeline's own timeout, so that a TimeoutRejectedException thrown inside an attempt (by the host's
+    // own HTTP resilience, say) is an ordinary error and not mistaken for the attempt timing out.
+    private static readonly ResiliencePropertyKey<bool> s_timedOutKey = new("registrykit.registration.timed-out");
+
     private readonly Func<string, CancellationToken, ValueTask<TGateway>> _connectAsync;
     private readonly Func<TGateway, RegistrationAttempt, CancellationToken, ValueTask<RegistrationResponse<TSuccess, TRejection>>> _registerAsync;
     private readonly RetryingRegistrationOptions _options;
@@ -99,6 +103,11 @@ public sealed partial class RetryingRegistration<[DynamicallyAccessedMembers(Dyn
             .AddTimeout(new TimeoutStrategyOptions
             {
                 TimeoutGenerator = args => ValueTask.FromResult(args.Context.Properties.GetValue(s_timeoutKey, _options.InitialTimeout)),
+                OnTimeout = args =>
+                {
+                    args.Context.Properties.Set(s_timedOutKey, true);
+                    return default;
+                },
             })
             .Build();
     }
@@ -159,6 +168,12 @@ public sealed partial class RetryingRegistration<[DynamicallyAccessedMembers(Dyn
             LogCompleted(_logger, TargetAddress, response.Kind, Attempts);
             return new RegistrationResult<TGateway, TSuccess, TRejection>(gateway, response);
         }
+        catch (SynchronousFailureException failure)
+        {
+            throw new InvalidOperationException(
+                $"Registering with '{TargetAddress}' threw before the attempt started, so the registration stopped. The registration delegate should report failures through its task.",
+                failure.InnerException);
+        }
         finally
         {
             ResilienceContextPool.Shared.Return(context);
@@ -196,19 +211,48 @@ public sealed partial class RetryingRegistration<[DynamicallyAccessedMembers(Dyn
         }
     }
 
-    private ValueTask<RegistrationResponse<TSuccess, TRejection>> AttemptAsync(TGateway gateway, ResilienceContext context)
+    private async ValueTask<RegistrationResponse<TSuccess, TRejection>> AttemptAsync(TGateway gateway, ResilienceContext context)
     {
         int number = Interlocked.Increment(ref _attempts);
         TimeSpan timeout = context.Properties.GetValue(s_timeoutKey, _options.InitialTimeout);
-        return _registerAsync(gateway, new RegistrationAttempt(TargetAddress, FencingToken, timeout, number), context.CancellationToken);
+        CancellationToken token = context.CancellationToken;
+        ValueTask<RegistrationResponse<TSuccess, TRejection>> pending;
+        try
+        {
+            pending = _registerAsync(gateway, new RegistrationAttempt(TargetAddress, FencingToken, timeout, number), token);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // As in Flink, a registration call that throws before it starts ends the registration.
+            throw new SynchronousFailureException(exception);
+        }
+
+        RegistrationResponse<TSuccess, TRejection> response;
+        try
+        {
+            response = await pending.ConfigureAwait(false);
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // Whatever an attempt fails with once its deadline passed (a transport may turn cancellation into an I/O
+            // error) is the timeout, or the cancellation, that caused it.
+            token.ThrowIfCancellationRequested();
+            throw;
+        }
+
+        // An answer that arrives after the attempt's deadline, or after Cancel(), does not count: the attempt timed
+        // out (and the next one gets double the time), or the registration was cancelled.
+        token.ThrowIfCancellationRequested();
+        return response;
     }
 
     /// <summary>Flink's schedule: a timeout retries at once with double the timeout; a decline or an error pauses and starts over.</summary>
     private TimeSpan NextDelay(ResilienceContext context, Outcome<RegistrationResponse<TSuccess, TRejection>> outcome)
     {
         TimeSpan current = context.Properties.GetValue(s_timeoutKey, _options.InitialTimeout);
-        if (outcome.Exception is TimeoutRejectedException)
+        if (context.Properties.GetValue(s_timedOutKey, false))
         {
+            context.Properties.Set(s_timedOutKey, false);
             TimeSpan doubled = current * 2 > _options.MaxTimeout ? _options.MaxTimeout : current * 2;
             context.Properties.Set(s_timeoutKey, doubled);
             LogAttemptTimedOut(_logger, TargetAddress, current, doubled);

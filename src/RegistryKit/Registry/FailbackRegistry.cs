@@ -806,7 +806,13 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             registered = [.. _registered];
-            unwatched = [.. _subscriptions.Values.Where(s => s.Adapter is null && !_retries.ContainsKey(new RetryKey(RetryKind.Subscribe, s.Url))).Select(s => s.Url)];
+
+            // Every listener is re-subscribed within the recovery, not after the backoff a lost watch's retry had.
+            unwatched = [.. _subscriptions.Values.Where(s => s.Adapter is null).Select(s => s.Url)];
+            foreach (ServiceUrl url in unwatched)
+            {
+                CancelRetryLocked(new RetryKey(RetryKind.Subscribe, url));
+            }
         }
 
         CancellationToken token = _disposing.Token;
@@ -845,12 +851,14 @@ internal sealed partial class FailbackRegistry : IRegistry
     /// A heartbeat slot came due. The next slot is scheduled first, at a fixed rate from the previous deadline (so
     /// lateness never accumulates); then one keep-alive is sent, unless the previous one is still in flight.
     /// </summary>
-    private void OnBeatDue()
+    private void OnBeatDue(WheelTimeout fired)
     {
         RegistrySession session;
         lock (_lock)
         {
-            if (_state != Running || _session is null)
+            // Only the timeout armed last may beat: one that expired just before a recovery re-armed the chain would
+            // otherwise start a second chain of heartbeats.
+            if (_state != Running || _session is null || fired != _heartbeat)
             {
                 return;
             }
@@ -909,20 +917,17 @@ internal sealed partial class FailbackRegistry : IRegistry
                 }
 
                 failures = ++_heartbeatFailures;
+
+                // Unreachable: recovery runs with backoff (each intent's retry) until a session opens again.
+                if (failures >= _options.HeartbeatFailureThreshold && _unreachableSince < 0)
+                {
+                    _unreachableSince = ElapsedTicks();
+                }
             }
 
             Log.HeartbeatFailed(_logger, session.Id, failures, exception);
             if (failures >= _options.HeartbeatFailureThreshold)
             {
-                // Unreachable: recovery runs with backoff (each intent's retry) until a session opens again.
-                lock (_lock)
-                {
-                    if (_unreachableSince < 0)
-                    {
-                        _unreachableSince = ElapsedTicks();
-                    }
-                }
-
                 OnSessionLost(session);
             }
         }
@@ -1255,7 +1260,7 @@ internal sealed partial class FailbackRegistry : IRegistry
 
     private sealed class HeartbeatTask(FailbackRegistry owner) : ITimerTask
     {
-        public void Run(WheelTimeout timeout) => owner.OnBeatDue();
+        public void Run(WheelTimeout timeout) => owner.OnBeatDue(timeout);
     }
 
     internal sealed class Subscription(ServiceUrl url)

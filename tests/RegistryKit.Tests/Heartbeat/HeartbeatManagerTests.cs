@@ -203,6 +203,59 @@ public class HeartbeatManagerTests
     }
 
     [Test]
+    public async Task TimeoutThatExpiredJustBeforeAHeartbeat_DoesNotReportTheTarget()
+    {
+        // A and B time out in the same pass of the wheel; A's report delivers a heartbeat from B before B's own
+        // (now stale) timeout task runs.
+        await using HeartbeatManager<string, string> manager = Receiver();
+        _listener.OnTimeoutHook = id =>
+        {
+            if (id == "A")
+            {
+                manager.ReceiveHeartbeat("B", "late but in time");
+            }
+        };
+        manager.MonitorTarget("A", new FakeTarget());
+        manager.MonitorTarget("B", new FakeTarget());
+
+        _time.Advance(TimeSpan.FromSeconds(50));
+
+        Assert.That(_listener.Timeouts, Is.EqualTo(new[] { "A" }));
+        _time.Advance(TimeSpan.FromSeconds(50));
+        Assert.That(_listener.Timeouts, Is.EqualTo(new[] { "A", "B" }), "B's re-armed timeout still works");
+    }
+
+    [Test]
+    public async Task Stop_WhileARequestIsInFlight_NothingIsReportedAfterwards()
+    {
+        HeartbeatManager<string, string> manager = Sender(new HeartbeatOptions { FailedRpcThreshold = 1 });
+        var target = new FakeTarget { Gate = new TaskCompletionSource() };
+        manager.MonitorTarget("worker-1", target);
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(target.Requests, Has.Count.EqualTo(1));
+
+        manager.Stop();
+        target.Gate.SetException(new RecipientUnreachableException());
+        await manager.DisposeAsync();
+
+        Assert.That(_listener.Unreachable, Is.Empty);
+    }
+
+    [Test]
+    public async Task AnswersToRequests_ThatCannotReachTheRequester_CountTowardsTheThreshold()
+    {
+        await using HeartbeatManager<string, string> manager = Receiver();
+        var target = new FakeTarget { AnswerFails = true };
+        manager.MonitorTarget("master", target);
+
+        await manager.RequestHeartbeatAsync("master", "ping");
+        Assert.That(_listener.Unreachable, Is.Empty);
+        await manager.RequestHeartbeatAsync("master", "ping");
+
+        Assert.That(_listener.Unreachable, Is.EqualTo(new[] { "master" }));
+    }
+
+    [Test]
     public async Task TryGetLastHeartbeat_DistinguishesUnknownSilentAndHeard()
     {
         await using HeartbeatManager<string, string> manager = Receiver();
@@ -265,7 +318,13 @@ public class HeartbeatManagerTests
 
         public string? OutgoingPayload { get; set; }
 
-        public void OnHeartbeatTimeout(string targetId) => Timeouts.Add(targetId);
+        public Action<string>? OnTimeoutHook { get; set; }
+
+        public void OnHeartbeatTimeout(string targetId)
+        {
+            Timeouts.Add(targetId);
+            OnTimeoutHook?.Invoke(targetId);
+        }
 
         public void OnTargetUnreachable(string targetId) => Unreachable.Add(targetId);
 
@@ -286,10 +345,14 @@ public class HeartbeatManagerTests
 
         public List<(string, string)> Received { get; } = [];
 
+        public TaskCompletionSource? Gate { get; init; }
+
+        public bool AnswerFails { get; init; }
+
         public ValueTask ReceiveHeartbeatAsync(string originId, string payload, CancellationToken cancellationToken)
         {
             Received.Add((originId, payload));
-            return ValueTask.CompletedTask;
+            return AnswerFails ? ValueTask.FromException(new RecipientUnreachableException()) : ValueTask.CompletedTask;
         }
 
         public ValueTask RequestHeartbeatAsync(string requestOriginId, string payload, CancellationToken cancellationToken)
@@ -298,6 +361,11 @@ public class HeartbeatManagerTests
             if (Clock is not null)
             {
                 RequestedAt.Add(Clock());
+            }
+
+            if (Gate is not null)
+            {
+                return new ValueTask(Gate.Task);
             }
 
             return Outcomes.TryDequeue(out Exception? failure) && failure is not null

@@ -154,8 +154,8 @@ public class RegisteredConnectionTests
         _gateway.Pending[1].BeforeReply = () => connection.TryReconnect();
         _gateway.Pending[1].Resolve(RegistrationResponse<string, string>.Success("stale-slot"));
 
+        // Dropped either because its registration was cancelled or, if it had already completed, by the stale check.
         Assert.That(_listener.Events, Is.EqualTo(new[] { "success slot-1" }));
-        Assert.That(_logger.Entries.Count(e => e.EventId.Id == 4102), Is.EqualTo(1), "the stale answer reached the connection and was dropped");
         Assert.That(connection.FencingToken, Is.EqualTo(_gateway.Pending[2].Attempt.FencingToken));
 
         _gateway.Pending[2].Reply.SetResult(RegistrationResponse<string, string>.Success("slot-3"));
@@ -230,6 +230,37 @@ public class RegisteredConnectionTests
         Assert.That(_listener.Events, Is.EqualTo(new[] { "success slot-1", "timeout 00:05:00" }), "the deadline was re-armed by the reconnect");
     }
 
+    [Test]
+    public void TargetUnreachable_ReconnectsToo()
+    {
+        using RegisteredConnection<ControlledGateway, string, string> connection = Create();
+        using var heartbeats = new TargetHeartbeats(connection, _timer, _time);
+        connection.Start();
+        _gateway.Pending[0].Reply.SetResult(RegistrationResponse<string, string>.Success("slot-1"));
+
+        // Two unreachable heartbeat requests (the default threshold) make the master lost.
+        _time.Advance(TimeSpan.FromSeconds(10.02));
+
+        Assert.That(_gateway.Pending, Has.Count.EqualTo(2));
+        Assert.That(_gateway.Pending[1].Attempt.FencingToken, Is.Not.EqualTo(_gateway.Pending[0].Attempt.FencingToken));
+    }
+
+    [Test]
+    public void Close_FromInsideACallback_DoesNotDeadlockAndStopsEverything()
+    {
+        RegisteredConnection<ControlledGateway, string, string>? connection = null;
+        _listener.OnEvent = _ => connection!.Close();
+        connection = Create();
+        connection.Start();
+
+        _gateway.Pending[0].Reply.SetResult(RegistrationResponse<string, string>.Success("slot-1"));
+
+        Assert.That(connection.IsClosed, Is.True);
+        Assert.That(connection.TryReconnect(), Is.False);
+        _time.Advance(TimeSpan.FromMinutes(10));
+        Assert.That(_listener.Events, Is.EqualTo(new[] { "success slot-1" }));
+    }
+
     private RegisteredConnection<ControlledGateway, string, string> Create() =>
         new("master-1", (_, _) => ValueTask.FromResult(_gateway), (g, a, t) => g.RegisterAsync(a, t), _listener, _timer, _time, s_options, _logger);
 
@@ -282,13 +313,43 @@ public class RegisteredConnectionTests
     {
         public List<string> Events { get; } = [];
 
-        public void OnRegistrationSuccess(ControlledGateway gateway, string success) => Events.Add("success " + success);
+        public Action<string>? OnEvent { get; set; }
 
-        public void OnRegistrationRejection(string rejection) => Events.Add("rejection " + rejection);
+        public void OnRegistrationSuccess(ControlledGateway gateway, string success) => Add("success " + success);
 
-        public void OnRegistrationFailure(Exception failure) => Events.Add("failure " + failure.GetType().Name);
+        public void OnRegistrationRejection(string rejection) => Add("rejection " + rejection);
 
-        public void OnRegistrationTimeout(TimeSpan maxDuration) => Events.Add("timeout " + maxDuration);
+        public void OnRegistrationFailure(Exception failure) => Add("failure " + failure.GetType().Name);
+
+        public void OnRegistrationTimeout(TimeSpan maxDuration) => Add("timeout " + maxDuration);
+
+        private void Add(string item)
+        {
+            Events.Add(item);
+            OnEvent?.Invoke(item);
+        }
+    }
+
+    /// <summary>A sender heartbeating a master that cannot be reached, wired to the connection.</summary>
+    private sealed class TargetHeartbeats : IDisposable
+    {
+        private readonly HeartbeatManager<string, string> _manager;
+
+        public TargetHeartbeats(RegisteredConnection<ControlledGateway, string, string> connection, HashedWheelTimer timer, TimeProvider time)
+        {
+            _manager = HeartbeatManager.CreateSender("worker-1", new ReconnectOnLoss(connection), timer, time);
+            _manager.MonitorTarget("master-1", new UnreachableTarget());
+        }
+
+        public void Dispose() => _manager.Stop();
+    }
+
+    private sealed class UnreachableTarget : IHeartbeatTarget<string>
+    {
+        public ValueTask ReceiveHeartbeatAsync(string originId, string payload, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask RequestHeartbeatAsync(string requestOriginId, string payload, CancellationToken cancellationToken) =>
+            ValueTask.FromException(new RecipientUnreachableException());
     }
 
     private sealed class ReconnectOnLoss(RegisteredConnection<ControlledGateway, string, string> connection) : IHeartbeatListener<string, string>

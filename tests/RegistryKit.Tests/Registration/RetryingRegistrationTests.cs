@@ -93,6 +93,44 @@ public class RetryingRegistrationTests
     }
 
     [Test]
+    public async Task AnswerArrivingAfterTheAttemptTimedOut_DoesNotCount()
+    {
+        _gateway.Script(Outcome.LateSuccess, Outcome.Success);
+        using RetryingRegistration<FakeGateway, string, string> registration = Create(s_flinkTestOptions);
+
+        registration.Start();
+        await RunUntilAsync(registration.Completion);
+
+        Assert.That((await registration.Completion).Response.SuccessValue, Is.EqualTo("registered-7"));
+        Assert.That(_gateway.Attempts.Select(a => (a.At.TotalMilliseconds, a.Attempt.Timeout.TotalMilliseconds)), Is.EqualTo(new[] { (0d, 20d), (20d, 40d) }), "the late success was a timeout: retried at once with double the time");
+    }
+
+    [Test]
+    public async Task TimeoutRejectedExceptionFromInsideTheAttempt_IsAnErrorNotATimeout()
+    {
+        _gateway.Script(Outcome.InnerTimeout, Outcome.Success);
+        using RetryingRegistration<FakeGateway, string, string> registration = Create(s_flinkTestOptions);
+
+        registration.Start();
+        await RunUntilAsync(registration.Completion);
+
+        Assert.That(_gateway.Attempts.Select(a => (a.At.TotalMilliseconds, a.Attempt.Timeout.TotalMilliseconds)), Is.EqualTo(new[] { (0d, 20d), (200d, 20d) }), "the error delay applies and the timeout does not double");
+    }
+
+    [Test]
+    public void RegisterDelegateThrowingSynchronously_FailsTheRegistration()
+    {
+        using var registration = new RetryingRegistration<FakeGateway, string, string>(
+            "master-1", Guid.NewGuid(), (_, _) => ValueTask.FromResult(_gateway), (_, _, _) => throw new FormatException("bug"), s_flinkTestOptions, _time);
+
+        registration.Start();
+
+        var exception = Assert.ThrowsAsync<InvalidOperationException>(async () => await registration.Completion);
+        Assert.That(exception!.InnerException, Is.TypeOf<FormatException>());
+        Assert.That(registration.Attempts, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task DefaultSchedule_IsFlinks()
     {
         _gateway.Script(Enumerable.Repeat(Outcome.Hang, 11).Append(Outcome.Success).ToArray());
@@ -223,6 +261,8 @@ public class RetryingRegistrationTests
     public enum Outcome
     {
         Hang,
+        LateSuccess,
+        InnerTimeout,
         Success,
         Decline,
         Reject,
@@ -280,6 +320,17 @@ public class RetryingRegistrationTests
                     }
 
                     throw new InvalidOperationException("unreachable");
+                case Outcome.LateSuccess:
+                    // Ignores its cancellation and answers once the deadline has passed.
+                    var late = new TaskCompletionSource();
+                    await using (token.Register(() => late.TrySetResult()))
+                    {
+                        await late.Task;
+                    }
+
+                    return RegistrationResponse<string, string>.Success("too-late");
+                case Outcome.InnerTimeout:
+                    throw new Polly.Timeout.TimeoutRejectedException("the host's own HTTP timeout");
                 case Outcome.Success:
                     return RegistrationResponse<string, string>.Success("registered-7");
                 case Outcome.Decline:

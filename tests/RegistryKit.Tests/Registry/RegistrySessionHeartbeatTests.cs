@@ -150,6 +150,62 @@ public class RegistrySessionHeartbeatTests
     }
 
     [Test]
+    public async Task SessionUnknown_ListenersAreResubscribedWithinOneHeartbeatInterval()
+    {
+        FailbackRegistry registry = Create();
+        await registry.RegisterAsync(Provider(1));
+        var listener = new Support.RecordingListener();
+        await registry.SubscribeAsync(ServiceUrl.Parse("consumer://10.0.0.9/com.example.Greeter"), listener);
+
+        _server.Restart(loseState: true);
+        Assert.That(_server.WatchCount, Is.Zero);
+
+        // The next heartbeat (by 5 s) hears "unknown"; recovery re-subscribes at once instead of after the watch's
+        // own retry backoff (5–6 s).
+        _time.Advance(TimeSpan.FromSeconds(5) + TimeSpan.FromMilliseconds(20));
+
+        Assert.That(_server.WatchCount, Is.EqualTo(1));
+        Assert.That(_server.GetEntries(), Has.Count.EqualTo(1));
+        Assert.That(registry.PendingRetries.Total, Is.Zero);
+    }
+
+    [Test]
+    public async Task FailureThreshold_IsConfigurable()
+    {
+        var registry = new FailbackRegistry(
+            s_registryUrl,
+            new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl),
+            _timer,
+            _time,
+            new RegistryOptions { Check = false, HeartbeatFailureThreshold = 1 },
+            random: new Random(7));
+        _registries.Add(registry);
+        await registry.RegisterAsync(Provider(1));
+        _server.Faults.FailNextCalls(1);
+
+        _time.Advance(TimeSpan.FromSeconds(5.01));
+
+        // One failed heartbeat reaches a threshold of one: the session is given up and recovered (the registry is
+        // fine again at once, so it is not left unreachable). With the default of three, one failure does nothing.
+        Assert.That(registry.SessionRecoveries, Is.EqualTo(1));
+        Assert.That(registry.GetStatus().UnreachableFor, Is.Null);
+    }
+
+    [Test]
+    public async Task Heartbeats_FollowTheIntervalTheTransportAsksFor_SparkStyleQuarterOfTheTimeout()
+    {
+        var transport = new GatedTransport(new QuarterIntervalTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl)), _time);
+        FailbackRegistry registry = Create(transport);
+        await registry.RegisterAsync(Provider(1));
+        DateTimeOffset opened = _time.GetUtcNow();
+
+        _time.Advance(TimeSpan.FromSeconds(60.01));
+
+        // A 60 s session with heartbeats every 60 / 4 = 15 s.
+        Assert.That(transport.KeepAlives.Select(t => Math.Round((t - opened).TotalSeconds)), Is.EqualTo(new double[] { 15, 30, 45, 60 }));
+    }
+
+    [Test]
     public async Task Heartbeat_InSteadyState_AllocatesNothing()
     {
         // In unoptimised (Debug) builds the compiler makes async state machines classes, one allocation per call;
@@ -246,6 +302,30 @@ public class RegistrySessionHeartbeatTests
                 Interlocked.Decrement(ref _inFlight);
             }
         }
+    }
+
+    /// <summary>Asks for a 60 s session with heartbeats at a quarter of it, as Spark's worker does.</summary>
+    private sealed class QuarterIntervalTransport(IRegistryTransport inner) : IRegistryTransport
+    {
+        public async ValueTask<RegistrySession> OpenSessionAsync(TimeSpan ttl, CancellationToken cancellationToken)
+        {
+            RegistrySession session = await inner.OpenSessionAsync(TimeSpan.FromSeconds(60), cancellationToken);
+            return new RegistrySession(session.Id, session.Ttl, session.Ttl / 4);
+        }
+
+        public ValueTask KeepAliveAsync(RegistrySession session, CancellationToken cancellationToken) => inner.KeepAliveAsync(session, cancellationToken);
+
+        public ValueTask CloseSessionAsync(RegistrySession session, CancellationToken cancellationToken) => inner.CloseSessionAsync(session, cancellationToken);
+
+        public ValueTask RegisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) => inner.RegisterAsync(session, url, cancellationToken);
+
+        public ValueTask UnregisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) => inner.UnregisterAsync(session, url, cancellationToken);
+
+        public ValueTask<IAsyncDisposable> WatchAsync(ServiceUrl subscription, ITransportWatcher watcher, CancellationToken cancellationToken) => inner.WatchAsync(subscription, watcher, cancellationToken);
+
+        public ValueTask<TransportSnapshot> LookupAsync(ServiceUrl subscription, CancellationToken cancellationToken) => inner.LookupAsync(subscription, cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 
     /// <summary>A transport that answers everything at once and allocates nothing: the heartbeat path alone is measured.</summary>
