@@ -1,0 +1,359 @@
+using RegistryKit.Masters;
+using RegistryKit.Testing;
+using RegistryKit.Tests.Support;
+using RegistryKit.Timers;
+
+namespace RegistryKit.Tests.Masters;
+
+[CancelAfter(20_000)]
+public class MultiMasterRegistrationTests
+{
+    private static readonly string[] s_masters = ["m1", "m2", "m3"];
+
+    private ManualTimeProvider _time = null!;
+    private HashedWheelTimer _timer = null!;
+    private FakeMasters _masters = null!;
+    private RecordingMasterListener _listener = null!;
+    private CollectingLogger<MultiMasterRegistration> _logger = null!;
+    private DateTimeOffset _start;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new ManualTimeProvider();
+        _start = _time.GetUtcNow();
+        _timer = new HashedWheelTimer(_time);
+        _masters = new FakeMasters(() => _time.GetUtcNow() - _start);
+        _listener = new RecordingMasterListener();
+        _logger = new CollectingLogger<MultiMasterRegistration>();
+    }
+
+    [TearDown]
+    public void TearDown() => _timer.Dispose();
+
+    [Test]
+    public void Defaults_AreSparks()
+    {
+        var options = new MultiMasterOptions();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.WorkerTimeout, Is.EqualTo(TimeSpan.FromSeconds(60)));
+            Assert.That(options.InitialRetryInterval, Is.EqualTo(TimeSpan.FromSeconds(10)));
+            Assert.That(options.ProlongedRetryInterval, Is.EqualTo(TimeSpan.FromSeconds(60)));
+            Assert.That(options.InitialRetries, Is.EqualTo(6));
+            Assert.That(options.TotalRetries, Is.EqualTo(16));
+            Assert.That(options.FuzzFactor, Is.Null);
+            Assert.That(MultiMasterDefaults.ProcessFuzzFactor, Is.InRange(0.5, 1.5));
+        });
+    }
+
+    [TestCase(nameof(MultiMasterOptions.InitialRetries))]
+    [TestCase(nameof(MultiMasterOptions.FuzzFactor))]
+    [TestCase(nameof(MultiMasterOptions.ProlongedRetryInterval))]
+    public void Options_OutOfRange_ThrowNamingTheSetting(string setting)
+    {
+        var options = setting switch
+        {
+            nameof(MultiMasterOptions.InitialRetries) => new MultiMasterOptions { InitialRetries = 17 },
+            nameof(MultiMasterOptions.FuzzFactor) => new MultiMasterOptions { FuzzFactor = 2 },
+            _ => new MultiMasterOptions { ProlongedRetryInterval = TimeSpan.FromSeconds(1) },
+        };
+
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+
+        Assert.That(exception!.ParamName, Is.EqualTo(setting));
+        Assert.That(exception.Message, Does.Contain("MultiMasterOptions." + setting));
+    }
+
+    [Test]
+    public void WorkerId_DefaultPattern_IsSparks()
+    {
+        Assert.That(WorkerId.Create(_time, "10.0.0.5", 7078), Is.EqualTo("worker-20000101000000-10.0.0.5-7078"));
+        Assert.That(WorkerId.Create(_time, "h", 1, "{host}:{port}@{timestamp}"), Is.EqualTo("h:1@20000101000000"));
+    }
+
+    [TestCase("bad host", "host")]
+    [TestCase("h\tx", "host")]
+    public void WorkerId_Whitespace_IsRejectedWithAClearMessage(string host, string parameter)
+    {
+        var exception = Assert.Throws<ArgumentException>(() => WorkerId.Create(_time, host, 1));
+
+        Assert.That(exception!.ParamName, Is.EqualTo(parameter));
+        Assert.That(exception.Message, Does.Contain("whitespace"));
+    }
+
+    [Test]
+    public async Task Start_AsksEveryMasterAtOnce_TheActiveOneWins_StandbyIgnored()
+    {
+        _masters.Register["m1"] = () => MasterRegistrationResponse.Standby;
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
+        await using MultiMasterRegistration registration = Create();
+
+        registration.Start();
+
+        Assert.That(_masters.RegisterCalls.Select(c => c.Master), Is.EquivalentTo(s_masters));
+        Assert.That(registration.ActiveMaster, Is.EqualTo("m2"));
+        Assert.That(_listener.Registered, Is.EqualTo(new[] { ("m2", false) }), "the state report hook runs after registering");
+        _time.Advance(TimeSpan.FromMinutes(5));
+        Assert.That(_masters.RegisterCalls, Has.Count.EqualTo(3), "no retries once registered");
+    }
+
+    [Test]
+    public async Task RetrySchedule_SixEveryTenSecondsThenEveryMinute_GivesUpAfterSixteen()
+    {
+        await using MultiMasterRegistration registration = Create(new MultiMasterOptions { FuzzFactor = 1.0 });
+
+        registration.Start();
+        _time.Advance(TimeSpan.FromMinutes(30));
+
+        double[] rounds = [.. _masters.RegisterCalls.Where(c => c.Master == "m1").Select(c => c.At.TotalSeconds)];
+        Assert.That(rounds, Is.EqualTo(new double[] { 0, 10, 20, 30, 40, 50, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 660 }));
+        Assert.That(_listener.GaveUp, Is.EqualTo(new[] { 16 }), "told once, after 16 retries; the process is not exited");
+    }
+
+    [Test]
+    public void RetryIntervals_AreFuzzedAndRounded()
+    {
+        var registration = Create(new MultiMasterOptions { FuzzFactor = 0.73 });
+
+        Assert.That(registration.InitialRetryInterval, Is.EqualTo(TimeSpan.FromSeconds(7)));
+        Assert.That(registration.ProlongedRetryInterval, Is.EqualTo(TimeSpan.FromSeconds(44)));
+        Assert.That(registration.HeartbeatInterval, Is.EqualTo(TimeSpan.FromSeconds(15)));
+    }
+
+    [Test]
+    public async Task DuplicateRegistration_IsASuccessWithAWarning_Spark23191()
+    {
+        _masters.Register["m2"] = () => MasterRegistrationResponse.RegisteredDuplicate;
+        await using MultiMasterRegistration registration = Create();
+
+        registration.Start();
+
+        Assert.That(registration.IsRegistered, Is.True);
+        Assert.That(_listener.Registered, Is.EqualTo(new[] { ("m2", true) }));
+        Assert.That(_logger.Entries.Count(e => e.EventId.Id == 5001), Is.EqualTo(1));
+        Assert.That(_listener.Refused, Is.Empty);
+    }
+
+    [Test]
+    public async Task RefusalBeforeTheFirstSuccess_IsTerminal()
+    {
+        _masters.Register["m1"] = () => MasterRegistrationResponse.Refused;
+        await using MultiMasterRegistration registration = Create();
+
+        registration.Start();
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        Assert.That(_listener.Refused, Is.EqualTo(new[] { "m1" }));
+        Assert.That(_masters.RegisterCalls, Has.Count.EqualTo(3), "no retries after a refusal");
+    }
+
+    [Test]
+    public async Task RefusalAfterAFirstSuccess_IsIgnored()
+    {
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
+        _masters.Heartbeat["m2"] = () => MasterHeartbeatResponse.Reconnect;
+        await using MultiMasterRegistration registration = Create();
+        registration.Start();
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Refused;
+
+        _time.Advance(TimeSpan.FromSeconds(15.01));
+        _masters.Register["m1"] = () => MasterRegistrationResponse.Registered;
+        _time.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.That(_listener.Refused, Is.Empty);
+        Assert.That(registration.ActiveMaster, Is.EqualTo("m1"));
+    }
+
+    [Test]
+    public async Task Heartbeats_GoToTheActiveMasterEveryQuarterTimeout_FromOneTimer_Spark54312()
+    {
+        // Every heartbeat is answered "reconnect", so the worker re-registers again and again; Spark added a
+        // heartbeat timer on each re-registration.
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
+        _masters.Heartbeat["m2"] = () => MasterHeartbeatResponse.Reconnect;
+        await using MultiMasterRegistration registration = Create();
+        registration.Start();
+
+        _time.Advance(TimeSpan.FromSeconds(150.01));
+
+        Assert.That(_masters.HeartbeatCalls.Select(c => Math.Round(c.At.TotalSeconds)), Is.EqualTo(new double[] { 15, 30, 45, 60, 75, 90, 105, 120, 135, 150 }));
+        Assert.That(_listener.Registered, Has.Count.EqualTo(11), "it did re-register every time");
+    }
+
+    [Test]
+    public async Task Reconnect_RegistersAgainWithTheLastActiveMasterFirst_Spark4592()
+    {
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
+        _masters.Heartbeat["m2"] = () => MasterHeartbeatResponse.Reconnect;
+        await using MultiMasterRegistration registration = Create(new MultiMasterOptions { FuzzFactor = 1.0 });
+        registration.Start();
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Standby;
+        int before = _masters.RegisterCalls.Count;
+
+        _time.Advance(TimeSpan.FromSeconds(15.01));
+        Assert.That(_masters.RegisterCalls.Skip(before).Select(c => c.Master), Is.EqualTo(new[] { "m2" }), "first with the last active master alone");
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.That(_masters.RegisterCalls.Skip(before + 1).Select(c => c.Master), Is.EquivalentTo(s_masters), "then with all");
+    }
+
+    [Test]
+    public async Task ActiveMasterDies_TheWorkerFollowsTheNewActiveWithinOneRetryInterval()
+    {
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
+        _masters.Register["m1"] = () => MasterRegistrationResponse.Standby;
+        await using MultiMasterRegistration registration = Create(new MultiMasterOptions { FuzzFactor = 1.0 });
+        registration.Start();
+
+        // m2 dies; m1 takes over.
+        _masters.Register["m2"] = () => throw new IOException("connection refused");
+        _masters.Heartbeat["m2"] = () => throw new IOException("connection refused");
+        _masters.Register["m1"] = () => MasterRegistrationResponse.Registered;
+        _time.Advance(TimeSpan.FromSeconds(45.01));
+        Assert.That(registration.IsRegistered, Is.False, "three failed heartbeats lose the master");
+        TimeSpan lost = _time.GetUtcNow() - _start;
+
+        while (!registration.IsRegistered)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            Assert.That(_time.GetUtcNow() - _start - lost, Is.LessThanOrEqualTo(registration.InitialRetryInterval), "followed within one retry interval");
+        }
+
+        Assert.That(registration.ActiveMaster, Is.EqualTo("m1"));
+    }
+
+    [Test]
+    public async Task MasterChanged_RegistersWithTheNewMasterFirst()
+    {
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
+        await using MultiMasterRegistration registration = Create();
+        registration.Start();
+        _masters.Register["m3"] = () => MasterRegistrationResponse.Registered;
+        int before = _masters.RegisterCalls.Count;
+
+        registration.MasterChanged("m3");
+
+        Assert.That(_masters.RegisterCalls.Skip(before).Select(c => c.Master), Is.EqualTo(new[] { "m3" }));
+        Assert.That(registration.ActiveMaster, Is.EqualTo("m3"));
+    }
+
+    [Test]
+    public async Task Registration_AsksAtMostTheConfiguredNumberOfMastersAtOnce()
+    {
+        var gate = new TaskCompletionSource<MasterRegistrationResponse>();
+        _masters.Gate = gate;
+        await using MultiMasterRegistration registration = Create(new MultiMasterOptions { MaxParallelRegistrations = 2 }, ["a", "b", "c", "d", "e"]);
+
+        registration.Start();
+
+        Assert.That(_masters.RegisterCalls, Has.Count.EqualTo(2));
+        gate.SetResult(MasterRegistrationResponse.Standby);
+
+        // The freed slots go to the waiting masters (a semaphore resumes its waiters on the thread pool).
+        await _masters.WaitForRegisterCallsAsync(5);
+        Assert.That(_masters.MaxInFlight, Is.LessThanOrEqualTo(2));
+    }
+
+    private MultiMasterRegistration Create(MultiMasterOptions? options = null, string[]? masters = null) =>
+        new(masters ?? s_masters, "worker-1", _masters, _listener, _timer, _time, options ?? new MultiMasterOptions { FuzzFactor = 1.0 }, _logger);
+
+    private sealed class FakeMasters(Func<TimeSpan> clock) : IMasterClient
+    {
+        public Dictionary<string, Func<MasterRegistrationResponse>> Register { get; } = [];
+
+        public Dictionary<string, Func<MasterHeartbeatResponse>> Heartbeat { get; } = [];
+
+        public List<(string Master, TimeSpan At)> RegisterCalls { get; } = [];
+
+        public List<(string Master, TimeSpan At)> HeartbeatCalls { get; } = [];
+
+        private readonly List<(int Count, TaskCompletionSource Done)> _callWaiters = [];
+        private int _inFlight;
+
+        public TaskCompletionSource<MasterRegistrationResponse>? Gate { get; set; }
+
+        public int MaxInFlight { get; private set; }
+
+        public Task WaitForRegisterCallsAsync(int count)
+        {
+            lock (_callWaiters)
+            {
+                if (RegisterCalls.Count >= count)
+                {
+                    return Task.CompletedTask;
+                }
+
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _callWaiters.Add((count, done));
+                return done.Task.WaitAsync(TestContext.CurrentContext.CancellationToken);
+            }
+        }
+
+        public ValueTask<MasterRegistrationResponse> RegisterAsync(string masterAddress, string workerId, CancellationToken cancellationToken)
+        {
+            lock (_callWaiters)
+            {
+                RegisterCalls.Add((masterAddress, clock()));
+                _callWaiters.RemoveAll(w => w.Count <= RegisterCalls.Count && w.Done.TrySetResult());
+            }
+
+            if (Gate is not null)
+            {
+                return GatedAsync(Gate.Task);
+            }
+
+            return Register.TryGetValue(masterAddress, out Func<MasterRegistrationResponse>? answer)
+                ? ValueTask.FromResult(answer())
+                : ValueTask.FromException<MasterRegistrationResponse>(new IOException($"{masterAddress} is down"));
+        }
+
+        private async ValueTask<MasterRegistrationResponse> GatedAsync(Task<MasterRegistrationResponse> gate)
+        {
+            lock (_callWaiters)
+            {
+                MaxInFlight = Math.Max(MaxInFlight, ++_inFlight);
+            }
+
+            try
+            {
+                return await gate;
+            }
+            finally
+            {
+                lock (_callWaiters)
+                {
+                    _inFlight--;
+                }
+            }
+        }
+
+        public ValueTask<MasterHeartbeatResponse> HeartbeatAsync(string masterAddress, string workerId, CancellationToken cancellationToken)
+        {
+            HeartbeatCalls.Add((masterAddress, clock()));
+            return Heartbeat.TryGetValue(masterAddress, out Func<MasterHeartbeatResponse>? answer)
+                ? ValueTask.FromResult(answer())
+                : ValueTask.FromResult(MasterHeartbeatResponse.Ok);
+        }
+    }
+
+    private sealed class RecordingMasterListener : IMultiMasterListener
+    {
+        public List<(string, bool)> Registered { get; } = [];
+
+        public List<string> Refused { get; } = [];
+
+        public List<int> GaveUp { get; } = [];
+
+        public ValueTask OnRegisteredAsync(string masterAddress, bool duplicate, CancellationToken cancellationToken)
+        {
+            Registered.Add((masterAddress, duplicate));
+            return ValueTask.CompletedTask;
+        }
+
+        public void OnRefused(string masterAddress) => Refused.Add(masterAddress);
+
+        public void OnGaveUp(int attempts) => GaveUp.Add(attempts);
+    }
+}
