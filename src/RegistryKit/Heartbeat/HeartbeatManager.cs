@@ -297,15 +297,7 @@ public sealed partial class HeartbeatManager<TIn, TOut> : IAsyncDisposable
                 return;
             }
 
-            long now = ElapsedTicks();
-            long interval = _options.Interval.Ticks;
-            do
-            {
-                _nextRoundDue += interval;
-            }
-            while (_nextRoundDue <= now);
-
-            _nextRound = _timer.NewTimeout(_round!, TimeSpan.FromTicks(_nextRoundDue - now));
+            _nextRound = _timer.NewTimeout(_round!, FixedRate.Next(ref _nextRoundDue, _options.Interval.Ticks, ElapsedTicks()));
             targets = [.. _monitors.Values];
         }
 

@@ -364,14 +364,7 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
                 return;
             }
 
-            long now = ElapsedTicks();
-            do
-            {
-                _nextBeatDue += HeartbeatInterval.Ticks;
-            }
-            while (_nextBeatDue <= now);
-
-            _heartbeat = _timer.NewTimeout(_heartbeatTask, TimeSpan.FromTicks(_nextBeatDue - now));
+            _heartbeat = _timer.NewTimeout(_heartbeatTask, FixedRate.Next(ref _nextBeatDue, HeartbeatInterval.Ticks, ElapsedTicks()));
             if (!_registered || _active is null)
             {
                 return;

@@ -864,15 +864,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             session = _session;
-            long now = ElapsedTicks();
-            long interval = session.HeartbeatInterval.Ticks;
-            do
-            {
-                _nextBeatDue += interval;
-            }
-            while (_nextBeatDue <= now);
-
-            _heartbeat = _timer.NewTimeout(_heartbeatTask, TimeSpan.FromTicks(_nextBeatDue - now));
+            _heartbeat = _timer.NewTimeout(_heartbeatTask, FixedRate.Next(ref _nextBeatDue, session.HeartbeatInterval.Ticks, ElapsedTicks()));
             if (ReferenceEquals(_beatInFlightFor, session))
             {
                 // Never two keep-alives in flight for one session: a slow registry gets one at a time.
@@ -1209,8 +1201,6 @@ internal sealed partial class FailbackRegistry : IRegistry
     private static bool IsFailure(Exception exception, CancellationToken cancellationToken) =>
         exception is not ObjectDisposedException
         && !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
-
-    private static void ValidateUrl(ServiceUrl url) => ArgumentNullException.ThrowIfNull(url);
 
     private static void ValidateRegistration(ServiceUrl url)
     {

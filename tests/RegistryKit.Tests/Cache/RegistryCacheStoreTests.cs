@@ -281,14 +281,7 @@ public class RegistryCacheStoreTests
         using var server = new InMemoryRegistryServer(time);
         var options = new RegistryOptions { Check = false, CacheDirectory = _directory };
         ServiceUrl registryUrl = ServiceUrl.Parse("memory://?application=greeter-app");
-        await using (var factory = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], options, time, timer))
-        {
-            IRegistry registry = await factory.GetRegistryAsync(registryUrl);
-            await registry.RegisterAsync(Provider(1));
-            var first = new RecordingListener();
-            await registry.SubscribeAsync(s_subscription, first);
-            await first.WaitForAsync(list => list.Count == 1 && list[0] == Provider(1));
-        }
+        await FillTheCacheAsync(server, options, time, timer, registryUrl);
 
         server.Faults.MakeUnreachable(TimeSpan.FromHours(1));
         await using var restarted = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], options, time, timer);
@@ -310,14 +303,7 @@ public class RegistryCacheStoreTests
         using var server = new InMemoryRegistryServer(time);
         var options = new RegistryOptions { Check = false, CacheDirectory = _directory };
         ServiceUrl registryUrl = ServiceUrl.Parse("memory://?application=greeter-app");
-        await using (var factory = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], options, time, timer))
-        {
-            IRegistry registry = await factory.GetRegistryAsync(registryUrl);
-            await registry.RegisterAsync(Provider(1));
-            var listener = new RecordingListener();
-            await registry.SubscribeAsync(s_subscription, listener);
-            await listener.WaitForAsync(list => list.Count == 1 && list[0] == Provider(1));
-        }
+        await FillTheCacheAsync(server, options, time, timer, registryUrl);
 
         server.Faults.MakeUnreachable(TimeSpan.FromHours(1));
         await using var restarted = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], options, time, timer);
@@ -326,6 +312,17 @@ public class RegistryCacheStoreTests
         Assert.That(await again.LookupAsync(s_subscription), Is.EqualTo(new[] { Provider(1) }));
         Assert.That(async () => await again.LookupAsync(ServiceUrl.Parse("consumer://10.0.0.9/com.example.Unknown")), Throws.InstanceOf<RegistryException>());
         server.Faults.Clear();
+    }
+
+    /// <summary>A first life of the process: it registers a provider and subscribes, so the cache holds the list.</summary>
+    private static async Task FillTheCacheAsync(InMemoryRegistryServer server, RegistryOptions options, TimeProvider time, HashedWheelTimer timer, ServiceUrl registryUrl)
+    {
+        await using var factory = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], options, time, timer);
+        IRegistry registry = await factory.GetRegistryAsync(registryUrl);
+        await registry.RegisterAsync(Provider(1));
+        var listener = new RecordingListener();
+        await registry.SubscribeAsync(s_subscription, listener);
+        await listener.WaitForAsync(list => list.Count == 1 && list[0] == Provider(1));
     }
 
     private static void KillMidWrite(Stream stream, int cut)
