@@ -3,7 +3,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using RegistryKit.Internal;
 
 namespace RegistryKit;
@@ -13,7 +12,6 @@ public sealed partial class ServiceUrl
     private const string ValidFormHint =
         "A valid form is 'protocol://[user[:password]@]host[:port][/path][?name=value&...]', as in 'dubbo://10.0.0.1:20880/com.example.Greeter?version=1.0'.";
 
-    private const int QuoteLimit = 200;
 
     private static readonly SearchValues<char> s_schemeChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-.");
@@ -376,29 +374,7 @@ public sealed partial class ServiceUrl
         return Sanitize(part);
     }
 
-    private static string Sanitize(string text)
-    {
-        var builder = new StringBuilder(Math.Min(text.Length, QuoteLimit) + 8);
-        foreach (char c in text)
-        {
-            if (builder.Length >= QuoteLimit)
-            {
-                builder.Append('…');
-                break;
-            }
-
-            if (char.IsControl(c))
-            {
-                builder.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
-    }
+    private static string Sanitize(string text) => UntrustedText.Quote(text);
 
     /// <summary>Hides the password and credential-like parameter values in raw, possibly malformed URL text.</summary>
     private static string RedactRaw(string text)
