@@ -1,3 +1,4 @@
+using RegistryKit.Discovery;
 using RegistryKit.InMemory;
 using RegistryKit.Registry;
 using RegistryKit.Testing;
@@ -58,5 +59,31 @@ public class DocsExamplesTests
         }
 
         Directory.Delete(cacheDirectory, recursive: true);
+    }
+
+    [Test]
+    public async Task MasterWorker_ServerDiscovery()
+    {
+        using var timer = new HashedWheelTimer(new ManualTimeProvider());
+        IServerDiscoveryClient serverClient = new SelfConfirmingServers();
+        IServerDiscoveryListener? listener = null;
+        CancellationToken cancellationToken = TestContext.CurrentContext.CancellationToken;
+
+        await using var discovery = new ServerDiscovery(
+            ["http://10.0.0.5:7700", "http://10.0.0.6:7700"], "shop", serverClient, timer, listener: listener);
+        await discovery.StartAsync(cancellationToken);      // asserts the app, runs the first round
+        string? server = discovery.CurrentServer;           // the server that confirmed it is responsible
+
+        Assert.That(server, Is.EqualTo("http://10.0.0.5:7700").Or.EqualTo("http://10.0.0.6:7700"));
+    }
+
+    /// <summary>Servers that know every app and each name themselves as responsible.</summary>
+    private sealed class SelfConfirmingServers : IServerDiscoveryClient
+    {
+        public ValueTask<AppAssertion> AssertAppAsync(string server, string appName, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(AppAssertion.Registered("1"));
+
+        public ValueTask<string> AcquireServerAsync(string server, string appId, string? currentServer, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(server);
     }
 }
