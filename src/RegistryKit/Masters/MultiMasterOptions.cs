@@ -4,11 +4,11 @@ namespace RegistryKit.Masters;
 public sealed class MultiMasterOptions
 {
     /// <summary>Gets or sets how long a master waits for a worker's heartbeat; heartbeats are sent every quarter of it.</summary>
-    /// <value>The default is 60 seconds (<c>spark.worker.timeout</c>). Positive.</value>
+    /// <value>The default is 60 seconds (<c>spark.worker.timeout</c>). At least one second.</value>
     public TimeSpan WorkerTimeout { get; set; } = MultiMasterDefaults.WorkerTimeout;
 
     /// <summary>Gets or sets the interval of the first retries, before fuzzing.</summary>
-    /// <value>The default is 10 seconds. Positive.</value>
+    /// <value>The default is 10 seconds. At least one second (the fuzzed interval is rounded to whole seconds, as Spark's).</value>
     public TimeSpan InitialRetryInterval { get; set; } = MultiMasterDefaults.InitialRetryInterval;
 
     /// <summary>Gets or sets the interval of the later retries, before fuzzing.</summary>
@@ -27,7 +27,7 @@ public sealed class MultiMasterOptions
     /// Gets or sets the factor both intervals are multiplied by (then rounded to whole seconds), so workers started
     /// together do not retry together.
     /// </summary>
-    /// <value>The default is <see langword="null"/>: one random factor per process in [0.5, 1.5), as Spark's. From 0.5 to 1.5 when set.</value>
+    /// <value>The default is <see langword="null"/>: one random factor per process in [0.5, 1.5), as Spark's. In [0.5, 1.5) when set.</value>
     public double? FuzzFactor { get; set; }
 
     /// <summary>Gets or sets how many masters are asked at once.</summary>
@@ -38,16 +38,19 @@ public sealed class MultiMasterOptions
     /// <value>The default is 3. Positive.</value>
     public int HeartbeatFailureThreshold { get; set; } = MultiMasterDefaults.HeartbeatFailureThreshold;
 
+    /// <summary>A copy, so that changes made to these options after they were handed over take no effect.</summary>
+    internal MultiMasterOptions Clone() => (MultiMasterOptions)MemberwiseClone();
+
     /// <summary>Throws when a setting is out of range, naming it and the range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
     {
-        Require(WorkerTimeout > TimeSpan.Zero, nameof(WorkerTimeout), WorkerTimeout, "must be positive");
-        Require(InitialRetryInterval > TimeSpan.Zero, nameof(InitialRetryInterval), InitialRetryInterval, "must be positive");
+        Require(WorkerTimeout >= TimeSpan.FromSeconds(1), nameof(WorkerTimeout), WorkerTimeout, "must be at least one second");
+        Require(InitialRetryInterval >= TimeSpan.FromSeconds(1), nameof(InitialRetryInterval), InitialRetryInterval, "must be at least one second");
         Require(ProlongedRetryInterval >= InitialRetryInterval, nameof(ProlongedRetryInterval), ProlongedRetryInterval, "must not be below InitialRetryInterval");
         Require(TotalRetries > 0, nameof(TotalRetries), TotalRetries, "must be positive");
         Require(InitialRetries >= 0 && InitialRetries <= TotalRetries, nameof(InitialRetries), InitialRetries, "must be from 0 to TotalRetries");
-        Require(FuzzFactor is null or (>= 0.5 and <= 1.5), nameof(FuzzFactor), FuzzFactor, "must be from 0.5 to 1.5, or null for a random one per process");
+        Require(FuzzFactor is null or (>= 0.5 and < 1.5), nameof(FuzzFactor), FuzzFactor, "must be at least 0.5 and below 1.5, or null for a random one per process");
         Require(MaxParallelRegistrations > 0, nameof(MaxParallelRegistrations), MaxParallelRegistrations, "must be positive");
         Require(HeartbeatFailureThreshold > 0, nameof(HeartbeatFailureThreshold), HeartbeatFailureThreshold, "must be positive");
 

@@ -28,7 +28,8 @@ public static class WorkerId
             .Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
     }
 
-    private static void RejectWhitespace(string value, string paramName, string what)
+    /// <summary>Throws when <paramref name="value"/> holds whitespace, naming where and the fix.</summary>
+    internal static void RejectWhitespace(string value, string paramName, string what)
     {
         int at = -1;
         for (int i = 0; i < value.Length && at < 0; i++)

@@ -13,6 +13,8 @@ internal static class FixedRate
     /// <returns>The delay from now to the next deadline.</returns>
     public static TimeSpan Next(ref long deadline, long interval, long now)
     {
+        // A zero interval would spin forever under the caller's lock; options validation keeps it out, this keeps it loud.
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(interval);
         do
         {
             deadline += interval;

@@ -6,7 +6,7 @@ using RegistryKit.Timers;
 namespace RegistryKit.Tests.Masters;
 
 [CancelAfter(20_000)]
-public class MultiMasterRegistrationTests
+public partial class MultiMasterRegistrationTests
 {
     private static readonly string[] s_masters = ["m1", "m2", "m3"];
 
@@ -44,26 +44,38 @@ public class MultiMasterRegistrationTests
             Assert.That(options.InitialRetries, Is.EqualTo(6));
             Assert.That(options.TotalRetries, Is.EqualTo(16));
             Assert.That(options.FuzzFactor, Is.Null);
+            Assert.That(options.MaxParallelRegistrations, Is.EqualTo(8));
+            Assert.That(options.HeartbeatFailureThreshold, Is.EqualTo(3));
             Assert.That(MultiMasterDefaults.ProcessFuzzFactor, Is.InRange(0.5, 1.5));
         });
     }
 
-    [TestCase(nameof(MultiMasterOptions.InitialRetries))]
-    [TestCase(nameof(MultiMasterOptions.FuzzFactor))]
-    [TestCase(nameof(MultiMasterOptions.ProlongedRetryInterval))]
-    public void Options_OutOfRange_ThrowNamingTheSetting(string setting)
+    [TestCase(nameof(MultiMasterOptions.WorkerTimeout), "at least one second")]
+    [TestCase(nameof(MultiMasterOptions.InitialRetryInterval), "at least one second")]
+    [TestCase(nameof(MultiMasterOptions.ProlongedRetryInterval), "not be below InitialRetryInterval")]
+    [TestCase(nameof(MultiMasterOptions.TotalRetries), "positive")]
+    [TestCase(nameof(MultiMasterOptions.InitialRetries), "from 0 to TotalRetries")]
+    [TestCase(nameof(MultiMasterOptions.FuzzFactor), "below 1.5")]
+    [TestCase(nameof(MultiMasterOptions.MaxParallelRegistrations), "positive")]
+    [TestCase(nameof(MultiMasterOptions.HeartbeatFailureThreshold), "positive")]
+    public void Options_OutOfRange_ThrowNamingTheSettingAndTheRule(string setting, string rule)
     {
         var options = setting switch
         {
+            nameof(MultiMasterOptions.WorkerTimeout) => new MultiMasterOptions { WorkerTimeout = TimeSpan.FromTicks(3) },
+            nameof(MultiMasterOptions.InitialRetryInterval) => new MultiMasterOptions { InitialRetryInterval = TimeSpan.FromMilliseconds(500) },
+            nameof(MultiMasterOptions.ProlongedRetryInterval) => new MultiMasterOptions { ProlongedRetryInterval = TimeSpan.FromSeconds(1) },
+            nameof(MultiMasterOptions.TotalRetries) => new MultiMasterOptions { TotalRetries = 0, InitialRetries = 0 },
             nameof(MultiMasterOptions.InitialRetries) => new MultiMasterOptions { InitialRetries = 17 },
-            nameof(MultiMasterOptions.FuzzFactor) => new MultiMasterOptions { FuzzFactor = 2 },
-            _ => new MultiMasterOptions { ProlongedRetryInterval = TimeSpan.FromSeconds(1) },
+            nameof(MultiMasterOptions.FuzzFactor) => new MultiMasterOptions { FuzzFactor = 1.5 },
+            nameof(MultiMasterOptions.MaxParallelRegistrations) => new MultiMasterOptions { MaxParallelRegistrations = 0 },
+            _ => new MultiMasterOptions { HeartbeatFailureThreshold = 0 },
         };
 
         var exception = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
 
         Assert.That(exception!.ParamName, Is.EqualTo(setting));
-        Assert.That(exception.Message, Does.Contain("MultiMasterOptions." + setting));
+        Assert.That(exception.Message, Does.Contain("MultiMasterOptions." + setting).And.Contain(rule));
     }
 
     [Test]
@@ -92,11 +104,13 @@ public class MultiMasterRegistrationTests
 
         registration.Start();
 
-        Assert.That(_masters.RegisterCalls.Select(c => c.Master), Is.EquivalentTo(s_masters));
+        // These fakes answer at once, so the round's calls go out one after another: once m2 answers as active, the
+        // effort is over and m3 is not asked (a real round has every call in flight and cancels the rest).
+        Assert.That(_masters.RegisterCalls.Select(c => c.Master), Is.EqualTo(new[] { "m1", "m2" }));
         Assert.That(registration.ActiveMaster, Is.EqualTo("m2"));
         Assert.That(_listener.Registered, Is.EqualTo(new[] { ("m2", false) }), "the state report hook runs after registering");
         _time.Advance(TimeSpan.FromMinutes(5));
-        Assert.That(_masters.RegisterCalls, Has.Count.EqualTo(3), "no retries once registered");
+        Assert.That(_masters.RegisterCalls, Has.Count.EqualTo(2), "no retries once registered");
     }
 
     [Test]
@@ -146,7 +160,7 @@ public class MultiMasterRegistrationTests
         _time.Advance(TimeSpan.FromMinutes(5));
 
         Assert.That(_listener.Refused, Is.EqualTo(new[] { "m1" }));
-        Assert.That(_masters.RegisterCalls, Has.Count.EqualTo(3), "no retries after a refusal");
+        Assert.That(_masters.RegisterCalls, Has.Count.EqualTo(1), "the refusal ends the effort: the rest of the round is dropped and nothing is retried");
     }
 
     [Test]
@@ -263,6 +277,35 @@ public class MultiMasterRegistrationTests
     {
         public Dictionary<string, Func<MasterRegistrationResponse>> Register { get; } = [];
 
+        /// <summary>Answers that may stay pending (checked before <see cref="Register"/>).</summary>
+        public Dictionary<string, Func<CancellationToken, ValueTask<MasterRegistrationResponse>>> RegisterLater { get; } = [];
+
+        /// <summary>Heartbeat answers that may stay pending or fail (checked before <see cref="Heartbeat"/>).</summary>
+        public Dictionary<string, Func<CancellationToken, ValueTask<MasterHeartbeatResponse>>> HeartbeatLater { get; } = [];
+
+        /// <summary>Runs inside every call, so a test can look at the caller's state.</summary>
+        public Action? OnCall { get; set; }
+
+        public int Cancelled => Volatile.Read(ref _cancelled);
+
+        private int _cancelled;
+
+        /// <summary>A call that never answers until its token is cancelled; the cancellation is counted.</summary>
+        public async ValueTask<T> HangAsync<T>(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref _cancelled);
+                throw;
+            }
+
+            throw new InvalidOperationException("unreachable");
+        }
+
         public Dictionary<string, Func<MasterHeartbeatResponse>> Heartbeat { get; } = [];
 
         public List<(string Master, TimeSpan At)> RegisterCalls { get; } = [];
@@ -299,6 +342,12 @@ public class MultiMasterRegistrationTests
                 _callWaiters.RemoveAll(w => w.Count <= RegisterCalls.Count && w.Done.TrySetResult());
             }
 
+            OnCall?.Invoke();
+            if (RegisterLater.TryGetValue(masterAddress, out Func<CancellationToken, ValueTask<MasterRegistrationResponse>>? later))
+            {
+                return later(cancellationToken);
+            }
+
             if (Gate is not null)
             {
                 return GatedAsync(Gate.Task);
@@ -331,7 +380,17 @@ public class MultiMasterRegistrationTests
 
         public ValueTask<MasterHeartbeatResponse> HeartbeatAsync(string masterAddress, string workerId, CancellationToken cancellationToken)
         {
-            HeartbeatCalls.Add((masterAddress, clock()));
+            lock (_callWaiters)
+            {
+                HeartbeatCalls.Add((masterAddress, clock()));
+            }
+
+            OnCall?.Invoke();
+            if (HeartbeatLater.TryGetValue(masterAddress, out Func<CancellationToken, ValueTask<MasterHeartbeatResponse>>? later))
+            {
+                return later(cancellationToken);
+            }
+
             return Heartbeat.TryGetValue(masterAddress, out Func<MasterHeartbeatResponse>? answer)
                 ? ValueTask.FromResult(answer())
                 : ValueTask.FromResult(MasterHeartbeatResponse.Ok);
@@ -346,14 +405,29 @@ public class MultiMasterRegistrationTests
 
         public List<int> GaveUp { get; } = [];
 
+        /// <summary>Replaces the state report; gets the registration's token.</summary>
+        public Func<CancellationToken, ValueTask>? Report { get; set; }
+
+        /// <summary>Runs inside every callback, so a test can look at the caller's state.</summary>
+        public Action? OnCallback { get; set; }
+
         public ValueTask OnRegisteredAsync(string masterAddress, bool duplicate, CancellationToken cancellationToken)
         {
             Registered.Add((masterAddress, duplicate));
-            return ValueTask.CompletedTask;
+            OnCallback?.Invoke();
+            return Report?.Invoke(cancellationToken) ?? ValueTask.CompletedTask;
         }
 
-        public void OnRefused(string masterAddress) => Refused.Add(masterAddress);
+        public void OnRefused(string masterAddress)
+        {
+            Refused.Add(masterAddress);
+            OnCallback?.Invoke();
+        }
 
-        public void OnGaveUp(int attempts) => GaveUp.Add(attempts);
+        public void OnGaveUp(int attempts)
+        {
+            GaveUp.Add(attempts);
+            OnCallback?.Invoke();
+        }
     }
 }
