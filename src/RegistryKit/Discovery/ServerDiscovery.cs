@@ -33,8 +33,6 @@ namespace RegistryKit.Discovery;
 /// </remarks>
 public sealed partial class ServerDiscovery : IAsyncDisposable
 {
-    private static readonly AsyncLocal<ServerDiscovery?> s_callbackOf = new();
-
     private readonly Lock _lock = new();
     private readonly string[] _servers;
     private readonly IServerDiscoveryClient _client;
@@ -250,7 +248,7 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
 
         // A listener that disposes the discovery from its own callback must not wait for the round that called it.
-        if (s_callbackOf.Value != this)
+        if (!CallbackScope.IsInsideCallbackOf(this))
         {
             try
             {
@@ -590,26 +588,11 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
         Notify(static (listener, state) => listener.OnAppNotRegistered(state.server, state.reason), (server, reason));
     }
 
-    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A throwing listener is the host's bug; it must not stop discovery.")]
     private void Notify<TState>(Action<IServerDiscoveryListener, TState> call, TState state)
     {
-        if (_listener is null)
-        {
-            return;
-        }
-
-        s_callbackOf.Value = this;
-        try
-        {
-            call(_listener, state);
-        }
-        catch (Exception exception)
+        if (_listener is not null && CallbackScope.Run(this, _listener, call, state) is { } exception)
         {
             LogListenerFailed(_logger, exception);
-        }
-        finally
-        {
-            s_callbackOf.Value = null;
         }
     }
 

@@ -34,8 +34,6 @@ namespace RegistryKit.Masters;
 /// </remarks>
 public sealed partial class MultiMasterRegistration : IAsyncDisposable
 {
-    private static readonly AsyncLocal<MultiMasterRegistration?> s_callbackOf = new();
-
     private readonly Lock _lock = new();
     private readonly string[] _masters;
     private readonly IMasterClient _client;
@@ -257,7 +255,7 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
 
         superseded.Cancel();
         Task drained = _operations.CloseAsync();
-        if (s_callbackOf.Value == this)
+        if (CallbackScope.IsInsideCallbackOf(this))
         {
             // Called from a listener callback, which is itself a tracked operation: waiting for it would wait for ourselves.
             return;
@@ -554,25 +552,22 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
             return;
         }
 
-        s_callbackOf.Value = this;
-        try
+        using (CallbackScope.Enter(this))
         {
-            await _listener.OnRegisteredAsync(master, duplicate, registration).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (registration.IsCancellationRequested)
-        {
-        }
-        catch (Exception exception)
-        {
-            LogStateReportFailed(_logger, new RedactedAddress(master), exception);
-        }
-        finally
-        {
-            s_callbackOf.Value = null;
+            try
+            {
+                await _listener.OnRegisteredAsync(master, duplicate, registration).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (registration.IsCancellationRequested)
+            {
+            }
+            catch (Exception exception)
+            {
+                LogStateReportFailed(_logger, new RedactedAddress(master), exception);
+            }
         }
     }
 
-    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A throwing listener is the host's bug; it must not stop the registration.")]
     private void CallListener<TState>(Action<IMultiMasterListener, TState> call, TState state)
     {
         lock (_lock)
@@ -583,18 +578,9 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
             }
         }
 
-        s_callbackOf.Value = this;
-        try
-        {
-            call(_listener, state);
-        }
-        catch (Exception exception)
+        if (CallbackScope.Run(this, _listener, call, state) is { } exception)
         {
             LogListenerFailed(_logger, exception);
-        }
-        finally
-        {
-            s_callbackOf.Value = null;
         }
     }
 
