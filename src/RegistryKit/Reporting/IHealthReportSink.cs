@@ -1,6 +1,6 @@
 namespace RegistryKit.Reporting;
 
-/// <summary>Where a <see cref="HealthReporter"/> sends each report it produces, such as a server's endpoint or an upload queue.</summary>
+/// <summary>Where a <see cref="HealthReporter"/> sends each report it produces, such as a server's endpoint or an <see cref="UploadQueue{T}"/>.</summary>
 public interface IHealthReportSink
 {
     /// <summary>Sends one report. Never called again while a send is still running.</summary>
