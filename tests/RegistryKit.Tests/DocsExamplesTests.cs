@@ -1,6 +1,7 @@
 using RegistryKit.Discovery;
 using RegistryKit.InMemory;
 using RegistryKit.Registry;
+using RegistryKit.Reporting;
 using RegistryKit.Testing;
 using RegistryKit.Tests.Support;
 using RegistryKit.Timers;
@@ -85,5 +86,54 @@ public class DocsExamplesTests
 
         public ValueTask<string> AcquireServerAsync(string server, string appId, string? currentServer, CancellationToken cancellationToken) =>
             ValueTask.FromResult(server);
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Reporting_Example()
+    {
+        var uploader = new RecordingUploader();
+        HealthReport? payload;
+
+        using (var timer = new HashedWheelTimer())
+        {
+            await using var queue = new UploadQueue<HealthReport>(uploader, timer);
+            await using var reporter = new HealthReporter(
+                timer,
+                new SystemMetricsCollector(diskPath: Path.GetTempPath()),
+                sink: new QueueSink(queue));
+            reporter.Start();
+
+            payload = reporter.Latest;
+        }
+
+        Assert.That(payload, Is.Not.Null);
+        Assert.That(payload!.Sequence, Is.EqualTo(1));
+        Assert.That(payload.Metrics.DiskTotalBytes, Is.Positive);
+        Assert.That(uploader.Uploaded, Has.Some.SameAs(payload), "the queue's final flush uploaded the report");
+    }
+
+    private sealed class QueueSink(UploadQueue<HealthReport> queue) : IHealthReportSink
+    {
+        public ValueTask SendAsync(HealthReport report, CancellationToken cancellationToken)
+        {
+            queue.Enqueue(report);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class RecordingUploader : IBatchUploader<HealthReport>
+    {
+        public List<HealthReport> Uploaded { get; } = [];
+
+        public ValueTask<UploadOutcome> UploadAsync(IReadOnlyList<HealthReport> batch, CancellationToken cancellationToken)
+        {
+            lock (Uploaded)
+            {
+                Uploaded.AddRange(batch);
+            }
+
+            return ValueTask.FromResult(UploadOutcome.Uploaded);
+        }
     }
 }
