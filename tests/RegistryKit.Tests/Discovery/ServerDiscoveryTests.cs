@@ -137,7 +137,7 @@ public class ServerDiscoveryTests
         _fake.AcquireAnswers["b"] = _ => "b";
         await using ServerDiscovery discovery = Create();
 
-        await RunUntilAsync(discovery.StartAsync(), TimeSpan.FromMilliseconds(50));
+        await RunUntilAsync(discovery.StartAsync());
 
         // Three tries of 5 s with two 100 ms pauses between them.
         var b = _fake.Calls.First(c => c.Server == "b");
@@ -360,14 +360,21 @@ public class ServerDiscoveryTests
         await using ServerDiscovery discovery = Create();
         await discovery.StartAsync();
 
-        // Every server hangs: a round asks three of them for 5 s each, longer than the 10 s interval.
+        // Every server hangs: a round asks three of them for 5 s each, longer than the 10 s interval. The round's
+        // timeouts and the wheel's slots interleave, so time moves only once the next call (and its timeout) exists.
         _fake.Hanging.UnionWith(s_servers);
+        int calls = _fake.Calls.Count;
         _time.Advance(s_interval);
         Task round = discovery.InFlight;
-        await RunUntilAsync(round, TimeSpan.FromMilliseconds(100));
+        for (int call = 1; call <= 3; call++)
+        {
+            await _fake.WaitForCallsAsync(calls + call);
+            _time.Advance(TimeSpan.FromSeconds(5));
+        }
 
-        Assert.That(discovery.SkippedRounds, Is.EqualTo(1));
-        Assert.That(_fake.Calls.Count(c => c.At > TimeSpan.Zero), Is.EqualTo(3), "no second round ran alongside");
+        await round;
+        Assert.That(discovery.SkippedRounds, Is.EqualTo(1), "the slot at 20 s came while the round ran until 25 s");
+        Assert.That(_fake.Calls.Skip(calls).Select(c => (c.Server, c.At.TotalSeconds)), Is.EqualTo(new[] { ("a", 10d), ("b", 15d), ("c", 20d) }), "no second round ran alongside");
     }
 
     [Test]
@@ -470,20 +477,8 @@ public class ServerDiscoveryTests
         await discovery.InFlight;
     }
 
-    /// <summary>Moves virtual time in small steps until the task is done (bounded, so a bug fails instead of spinning).</summary>
-    private async Task RunUntilAsync(Task task, TimeSpan? step = null)
-    {
-        for (int i = 0; i < 100_000 && !task.IsCompleted; i++)
-        {
-            await Task.Yield();
-            if (!task.IsCompleted)
-            {
-                _time.Advance(step ?? TimeSpan.FromMilliseconds(1));
-            }
-        }
-
-        await task;
-    }
+    /// <summary>Drives virtual time until the task is done; no step is longer than a call timeout, so the round timer is left alone.</summary>
+    private Task RunUntilAsync(Task task) => _time.DriveAsync(task, TimeSpan.FromSeconds(5));
 
     private sealed class FakeServers(Func<TimeSpan> clock) : IServerDiscoveryClient
     {

@@ -1,4 +1,5 @@
 using RegistryKit.Masters;
+using RegistryKit.Tests.Support;
 
 namespace RegistryKit.Tests.Masters;
 
@@ -25,7 +26,7 @@ public partial class MultiMasterRegistrationTests
         registration.MasterChanged("m2");
         late.SetResult(MasterRegistrationResponse.Registered);
         fresh.SetResult(MasterRegistrationResponse.Registered);
-        await WaitUntilAsync(() => registration.IsRegistered);
+        await VirtualTimeDriver.WaitUntilAsync(() => registration.IsRegistered);
 
         Assert.That(registration.ActiveMaster, Is.EqualTo("m2"));
         Assert.That(_logger.Entries.Count(e => e.EventId.Id == 5012), Is.EqualTo(1), "the stale answer is logged as ignored");
@@ -40,11 +41,11 @@ public partial class MultiMasterRegistrationTests
         await using MultiMasterRegistration registration = Create(new MultiMasterOptions { FuzzFactor = 1.0 }, ["m1", "m2"]);
         registration.Start();
 
-        await AdvanceInStepsAsync(TimeSpan.FromSeconds(200));
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(200), TimeSpan.FromSeconds(1));
         _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
-        await AdvanceInStepsAsync(TimeSpan.FromMinutes(2));
+        await _time.AdvanceInStepsAsync(TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(1));
 
-        Assert.That(registration.IsRegistered, Is.True);
+        await VirtualTimeDriver.WaitUntilAsync(() => registration.IsRegistered);
         Assert.That(registration.ActiveMaster, Is.EqualTo("m2"));
         Assert.That(_masters.Cancelled, Is.GreaterThanOrEqualTo(6), "each hung call ended at the next retry");
         Assert.That(_logger.Entries.Any(e => e.EventId.Id == 5011), Is.True);
@@ -60,12 +61,12 @@ public partial class MultiMasterRegistrationTests
         _masters.Register.Clear();
 
         // Heartbeats at 15, 30 and 45 s each go unanswered for their 15 s: the third failure, at 60 s, loses the master.
-        await AdvanceInStepsAsync(TimeSpan.FromSeconds(59));
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(59), TimeSpan.FromSeconds(1));
         Assert.That(registration.IsRegistered, Is.True, "two failures are below the threshold");
-        await AdvanceInStepsAsync(TimeSpan.FromSeconds(2));
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
 
         // The timed-out calls end on the thread pool, so their log lines may come a moment after the step.
-        await WaitUntilAsync(() => _logger.Entries.Count(e => e.EventId.Id == 5013) == 3);
+        await VirtualTimeDriver.WaitUntilAsync(() => _logger.Entries.Count(e => e.EventId.Id == 5013) == 3);
         Assert.That(registration.IsRegistered, Is.False);
         Assert.That(_logger.Entries.Count(e => e.EventId.Id == 5009), Is.EqualTo(1));
     }
@@ -192,7 +193,7 @@ public partial class MultiMasterRegistrationTests
         registration = Create();
 
         registration.Start();
-        await WaitUntilAsync(() => _timer.PendingTimeouts == 0);
+        await VirtualTimeDriver.WaitUntilAsync(() => _timer.PendingTimeouts == 0);
 
         Assert.That(registration.IsRegistered, Is.True, "registered, then disposed from the report");
     }
@@ -315,24 +316,5 @@ public partial class MultiMasterRegistrationTests
         Assert.That(_listener.GaveUp, Is.EqualTo(new[] { 1 }));
         Assert.That(_masters.HeartbeatCalls, Has.Count.EqualTo(beats), "no heartbeats after giving up");
         Assert.That(_timer.PendingTimeouts, Is.Zero);
-    }
-
-    /// <summary>Moves virtual time one second at a time, letting the thread pool run what each step released.</summary>
-    private async Task AdvanceInStepsAsync(TimeSpan total)
-    {
-        for (TimeSpan moved = TimeSpan.Zero; moved < total; moved += TimeSpan.FromSeconds(1))
-        {
-            _time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Yield();
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        while (!condition())
-        {
-            await Task.Yield();
-            TestContext.CurrentContext.CancellationToken.ThrowIfCancellationRequested();
-        }
     }
 }

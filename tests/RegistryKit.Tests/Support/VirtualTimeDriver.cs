@@ -1,0 +1,80 @@
+using System.Runtime.CompilerServices;
+using RegistryKit.Testing;
+
+namespace RegistryKit.Tests.Support;
+
+/// <summary>
+/// Moves a <see cref="ManualTimeProvider"/> for code whose continuations run on the thread pool, without letting
+/// virtual time run ahead of them.
+/// </summary>
+/// <remarks>
+/// A loop of <c>Advance</c> and <c>Task.Yield()</c> is not enough: a yield puts the loop back on the front of its own
+/// thread's queue, so on a small machine the work it waits for can lag thousands of steps behind, and a timeout armed
+/// late fires minutes of virtual time late. Here time moves only to the next armed timer, and each yield goes to the
+/// back of the pool's global queue, behind the work already queued.
+/// </remarks>
+internal static class VirtualTimeDriver
+{
+    /// <summary>
+    /// Drives time until <paramref name="task"/> is done: whenever a timer is armed within <paramref name="maxStep"/>,
+    /// moves time exactly to it. Timers further away (a schedule armed at the end of the work) are left alone.
+    /// </summary>
+    public static async Task DriveAsync(this ManualTimeProvider time, Task task, TimeSpan maxStep)
+    {
+        CancellationToken cancel = TestContext.CurrentContext.CancellationToken;
+        while (!task.IsCompleted)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (time.GetTimeToNextTimer() is { } due && due <= maxStep)
+            {
+                time.Advance(due);
+            }
+
+            await YieldBehindQueuedWork();
+        }
+
+        await task;
+    }
+
+    /// <summary>Moves time in whole steps, letting the work each step released run before the next.</summary>
+    public static async Task AdvanceInStepsAsync(this ManualTimeProvider time, TimeSpan total, TimeSpan step)
+    {
+        for (TimeSpan moved = TimeSpan.Zero; moved < total; moved += step)
+        {
+            time.Advance(step);
+            for (int i = 0; i < 4; i++)
+            {
+                await YieldBehindQueuedWork();
+            }
+        }
+    }
+
+    /// <summary>Waits, yielding behind queued work, until <paramref name="condition"/> holds (bounded by the test's timeout).</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        CancellationToken cancel = TestContext.CurrentContext.CancellationToken;
+        while (!condition())
+        {
+            cancel.ThrowIfCancellationRequested();
+            await YieldBehindQueuedWork();
+        }
+    }
+
+    /// <summary>Continues on the thread pool's global queue, behind the work already queued there and on this thread.</summary>
+    public static GlobalQueueYield YieldBehindQueuedWork() => default;
+
+    internal readonly struct GlobalQueueYield : ICriticalNotifyCompletion
+    {
+        public bool IsCompleted => false;
+
+        public GlobalQueueYield GetAwaiter() => this;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation) => ThreadPool.QueueUserWorkItem(static run => run(), continuation, preferLocal: false);
+
+        public void UnsafeOnCompleted(Action continuation) => ThreadPool.UnsafeQueueUserWorkItem(static run => run(), continuation, preferLocal: false);
+    }
+}
