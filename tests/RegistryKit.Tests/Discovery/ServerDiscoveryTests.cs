@@ -121,7 +121,12 @@ public class ServerDiscoveryTests
         _fake.AcquireAnswers["b"] = _ => "b";
         await using ServerDiscovery discovery = Create();
 
-        await RunUntilAsync(discovery.StartAsync());
+        // Each try fails at once; the 100 ms pause is armed after it, so time moves only once the pause exists.
+        Task start = discovery.StartAsync();
+        await _time.AdvanceWhenNextTimerIsAsync(TimeSpan.FromMilliseconds(100));
+        await _fake.WaitForCallsAsync(2);
+        await _time.AdvanceWhenNextTimerIsAsync(TimeSpan.FromMilliseconds(100));
+        await start;
 
         Assert.That(
             _fake.Calls.Where(c => c.Kind == "assert").Select(c => (c.Server, c.At.TotalMilliseconds)),
@@ -136,12 +141,32 @@ public class ServerDiscoveryTests
         _fake.AssertAnswers["b"] = () => AppAssertion.Registered("42");
         _fake.AcquireAnswers["b"] = _ => "b";
         await using ServerDiscovery discovery = Create();
+        TimeSpan callTimeout = TimeSpan.FromSeconds(5);
 
-        await RunUntilAsync(discovery.StartAsync());
+        // A call's timeout is armed before the call, so time moves only once the fake has the call in hand.
+        Task start = discovery.StartAsync();
+        for (int attempt = 1; attempt <= 3; attempt++)
+        {
+            await _fake.WaitForCallsAsync(attempt);
+            _time.Advance(callTimeout);
+            if (attempt < 3)
+            {
+                await _time.AdvanceWhenNextTimerIsAsync(TimeSpan.FromMilliseconds(100));
+            }
+        }
 
-        // Three tries of 5 s with two 100 ms pauses between them.
-        var b = _fake.Calls.First(c => c.Server == "b");
-        Assert.That(b.At, Is.EqualTo(TimeSpan.FromMilliseconds(15_200)));
+        // Then b asserts the app, and the first round asks a (which hangs once more) before b.
+        await _fake.WaitForCallsAsync(5);
+        _time.Advance(callTimeout);
+        await start;
+
+        Assert.That(
+            _fake.Calls.Select(c => (c.Kind, c.Server, c.At.TotalMilliseconds)),
+            Is.EqualTo(new[]
+            {
+                ("assert", "a", 0d), ("assert", "a", 5_100d), ("assert", "a", 10_200d), ("assert", "b", 15_200d),
+                ("acquire", "a", 15_200d), ("acquire", "b", 20_200d),
+            }));
         Assert.That(_fake.Cancelled, Is.EqualTo(4), "each hung call was cancelled when its timeout ran out: three asserts, then the first round's acquire");
         Assert.That(discovery.CurrentServer, Is.EqualTo("b"));
     }

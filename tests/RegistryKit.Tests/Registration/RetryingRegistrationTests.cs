@@ -1,6 +1,5 @@
 using RegistryKit.Registration;
 using RegistryKit.Testing;
-using RegistryKit.Tests.Support;
 
 namespace RegistryKit.Tests.Registration;
 
@@ -138,7 +137,7 @@ public class RetryingRegistrationTests
         using RetryingRegistration<FakeGateway, string, string> registration = Create(new RetryingRegistrationOptions());
 
         registration.Start();
-        await RunUntilAsync(registration.Completion);
+        await RunUntilAsync(registration.Completion, step: TimeSpan.FromMilliseconds(100));
 
         Assert.That(
             _gateway.Attempts.Select(a => a.Attempt.Timeout.TotalMilliseconds),
@@ -247,8 +246,17 @@ public class RetryingRegistrationTests
     private RetryingRegistration<FakeGateway, string, string> Create(RetryingRegistrationOptions options) =>
         new("master-1", Guid.NewGuid(), (_, _) => ValueTask.FromResult(_gateway), (gateway, attempt, token) => gateway.RegisterAsync(attempt, token), options, _time);
 
-    /// <summary>Drives virtual time timer by timer until the registration is done: one attempt's timer is armed at a time.</summary>
-    private Task RunUntilAsync(Task task) => _time.DriveAsync(task, TimeSpan.FromHours(1));
+    /// <summary>Moves virtual time in small steps until the task is done (bounded, so a bug fails instead of spinning).</summary>
+    private async Task RunUntilAsync(Task task, TimeSpan? step = null)
+    {
+        for (int i = 0; i < 100_000 && !task.IsCompleted; i++)
+        {
+            _time.Advance(step ?? TimeSpan.FromMilliseconds(1));
+            await Task.Yield();
+        }
+
+        Assert.That(task.IsCompleted, Is.True, "the registration did not finish");
+    }
 
     public enum Outcome
     {

@@ -10,8 +10,12 @@ namespace RegistryKit.Tests.Support;
 /// <remarks>
 /// A loop of <c>Advance</c> and <c>Task.Yield()</c> is not enough: a yield puts the loop back on the front of its own
 /// thread's queue, so on a small machine the work it waits for can lag thousands of steps behind, and a timeout armed
-/// late fires minutes of virtual time late. Here time moves only to the next armed timer, and each yield goes to the
-/// back of the pool's global queue, behind the work already queued.
+/// late fires minutes of virtual time late. Here each wait goes to the back of the pool's global queue, behind the work
+/// already queued, and <see cref="DriveAsync"/> moves time only to a timer that is armed. That still cannot tell a
+/// call that is about to start: Polly arms a call's timeout before it makes the call, and continuations of
+/// <c>TimeProvider.Delay</c> always run on the pool. So <see cref="DriveAsync"/> is for tests that assert outcomes and
+/// counts; a test that asserts exact times advances step by step on its fake's signals and
+/// <see cref="AdvanceWhenNextTimerIsAsync"/>.
 /// </remarks>
 internal static class VirtualTimeDriver
 {
@@ -58,6 +62,22 @@ internal static class VirtualTimeDriver
             cancel.ThrowIfCancellationRequested();
             await YieldBehindQueuedWork();
         }
+    }
+
+    /// <summary>
+    /// Waits until the next armed timer is due exactly <paramref name="due"/> from now, then moves time to it. For a
+    /// pause that the code arms after the call before it (a retry delay), this never runs ahead of that call.
+    /// </summary>
+    public static async Task AdvanceWhenNextTimerIsAsync(this ManualTimeProvider time, TimeSpan due)
+    {
+        CancellationToken cancel = TestContext.CurrentContext.CancellationToken;
+        while (time.GetTimeToNextTimer() != due)
+        {
+            cancel.ThrowIfCancellationRequested();
+            await YieldBehindQueuedWork();
+        }
+
+        time.Advance(due);
     }
 
     /// <summary>Continues on the thread pool's global queue, behind the work already queued there and on this thread.</summary>
