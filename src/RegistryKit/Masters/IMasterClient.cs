@@ -1,3 +1,5 @@
+using RegistryKit.Reporting;
+
 namespace RegistryKit.Masters;
 
 /// <summary>
@@ -16,7 +18,11 @@ public interface IMasterClient
     /// <summary>Sends a heartbeat to the active master.</summary>
     /// <param name="masterAddress">The active master.</param>
     /// <param name="workerId">The worker's identity.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <param name="report">
+    /// The worker's newest health report when it is newer than the last one this master answered, or
+    /// <see langword="null"/> (no <see cref="MultiMasterRegistration.HealthReporter"/>, or nothing new to report).
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call; it is cancelled when no answer came within the heartbeat interval.</param>
     /// <returns>The master's answer. Throw when the master cannot be reached; consecutive failures make it lost.</returns>
-    ValueTask<MasterHeartbeatResponse> HeartbeatAsync(string masterAddress, string workerId, CancellationToken cancellationToken);
+    ValueTask<MasterHeartbeatResponse> HeartbeatAsync(string masterAddress, string workerId, HealthReport? report, CancellationToken cancellationToken);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RegistryKit.Internal;
+using RegistryKit.Reporting;
 using RegistryKit.Timers;
 
 namespace RegistryKit.Masters;
@@ -25,6 +26,8 @@ namespace RegistryKit.Masters;
 /// <item>A "reconnect" answer to a heartbeat, <see cref="MasterChanged"/>, or losing the active master (heartbeats
 /// failing <see cref="MultiMasterOptions.HeartbeatFailureThreshold"/> times in a row) re-registers: first with the last
 /// active master only, then with all (SPARK-4592: re-registering with every master after failover registered twice).</item>
+/// <item>With a <see cref="HealthReporter"/>, heartbeats carry its newest report whenever it is newer than the last one
+/// the active master answered, so reports reach the master at the reporter's interval (or the heartbeat's, if slower).</item>
 /// <item>Answers are fenced: a registration answer from an effort that was superseded, or a heartbeat answer from an
 /// earlier registration, is ignored, so a late reply never makes the worker follow the wrong master.</item>
 /// <item>The client and the listener are never called under the internal lock. Their calls run on the thread that
@@ -67,6 +70,7 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
 
     private int _retries;
     private int _heartbeatFailures;
+    private long _reportDelivered;
     private WheelTimeout _retry;
     private WheelTimeout _heartbeat;
     private long _nextRetryDue;
@@ -135,6 +139,13 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
 
     /// <summary>Gets the heartbeat interval: a quarter of the worker timeout, as Spark's.</summary>
     public TimeSpan HeartbeatInterval { get; }
+
+    /// <summary>
+    /// Gets the reporter whose reports heartbeats carry: each heartbeat carries its <see cref="HealthReporter.Latest"/>
+    /// when that is newer than the last report the active master answered (a new master gets the newest at once).
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: heartbeats carry no report.</value>
+    public HealthReporter? HealthReporter { get; init; }
 
     /// <summary>Gets the active master, or <see langword="null"/> while not registered.</summary>
     public string? ActiveMaster
@@ -479,6 +490,7 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
                         _active = master;
                         _lastActive = master;
                         _heartbeatFailures = 0;
+                        _reportDelivered = 0;
                         _generation++;
                         _retry.Cancel();
                         _registrationCancel = new CancellationTokenSource();
@@ -600,6 +612,7 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
     {
         string master;
         int generation;
+        HealthReport? report;
         CancellationToken registration;
         lock (_lock)
         {
@@ -617,14 +630,19 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
             master = _active;
             generation = _generation;
             registration = _registrationCancel!.Token;
+            report = HealthReporter?.Latest;
+            if (report is not null && report.Sequence <= _reportDelivered)
+            {
+                report = null;
+            }
         }
 
-        _ = BeatAsync(master, generation, registration);
+        _ = BeatAsync(master, generation, report, registration);
     }
 
     /// <summary>One heartbeat, bounded by the heartbeat interval. Answers from an earlier registration are ignored.</summary>
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A failed heartbeat is counted; enough of them make the master lost.")]
-    private async Task BeatAsync(string master, int generation, CancellationToken registration)
+    private async Task BeatAsync(string master, int generation, HealthReport? report, CancellationToken registration)
     {
         if (!_operations.TryEnter())
         {
@@ -639,7 +657,7 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
             {
                 try
                 {
-                    response = await _client.HeartbeatAsync(master, WorkerId, linked.Token).ConfigureAwait(false);
+                    response = await _client.HeartbeatAsync(master, WorkerId, report, linked.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (registration.IsCancellationRequested)
                 {
@@ -661,6 +679,12 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
                 }
 
                 _heartbeatFailures = 0;
+                if (report is not null)
+                {
+                    // Reports are numbered within one reporter, so the newest answered is the highest.
+                    _reportDelivered = Math.Max(_reportDelivered, report.Sequence);
+                }
+
                 reconnect = response == MasterHeartbeatResponse.Reconnect;
             }
 

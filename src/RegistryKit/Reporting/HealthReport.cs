@@ -11,13 +11,25 @@ namespace RegistryKit.Reporting;
 /// </remarks>
 public sealed class HealthReport
 {
-    internal HealthReport(Guid incarnation, long sequence, TimeSpan uptime, SystemMetrics metrics, IReadOnlyDictionary<string, double> customMetrics)
+    /// <summary>
+    /// Creates a report. A <see cref="HealthReporter"/> makes them; a receiver uses this to rebuild one it got over the
+    /// wire (the parameter names match the properties, so System.Text.Json can call it).
+    /// </summary>
+    /// <param name="incarnation">The reporter's incarnation.</param>
+    /// <param name="sequence">The report's number within it; 1 or more.</param>
+    /// <param name="uptime">How long the reporter had existed; not negative.</param>
+    /// <param name="metrics">The process's resources.</param>
+    /// <param name="customMetrics">The host's own metrics; <see langword="null"/> for none.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sequence"/> is below 1, or <paramref name="uptime"/> is negative.</exception>
+    public HealthReport(Guid incarnation, long sequence, TimeSpan uptime, SystemMetrics metrics, IReadOnlyDictionary<string, double>? customMetrics)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequence, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(uptime, TimeSpan.Zero);
         Incarnation = incarnation;
         Sequence = sequence;
         Uptime = uptime;
         Metrics = metrics;
-        CustomMetrics = customMetrics;
+        CustomMetrics = customMetrics ?? System.Collections.ObjectModel.ReadOnlyDictionary<string, double>.Empty;
     }
 
     /// <summary>

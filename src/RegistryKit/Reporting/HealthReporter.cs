@@ -2,6 +2,7 @@ using System.Collections.ObjectModel;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RegistryKit.Internal;
 using RegistryKit.Timers;
 
 namespace RegistryKit.Reporting;
@@ -39,6 +40,7 @@ public sealed partial class HealthReporter : IAsyncDisposable
     private bool _started;
     private bool _stopped;
     private bool _sending;
+    private TaskCompletionSource? _sendDone;
     private long _sequence;
     private WheelTimeout _next;
     private long _nextDue;
@@ -134,19 +136,26 @@ public sealed partial class HealthReporter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops reporting: no report is produced after this returns, and a send in flight is cancelled (not awaited).
+    /// Stops reporting: no report is produced after this is called, and a send in flight is cancelled and awaited, so
+    /// the sink is not running when this completes (a sink may dispose the reporter from inside its own send).
     /// </summary>
-    /// <returns>A completed task.</returns>
-    public ValueTask DisposeAsync()
+    /// <returns>A task that completes when no send is running.</returns>
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "The send's failure was already logged and counted; dispose only waits for it to end.")]
+    public async ValueTask DisposeAsync()
     {
+        Task send;
         lock (_lock)
         {
             _stopped = true;
             _next.Cancel();
+            send = _sendDone?.Task ?? Task.CompletedTask;
         }
 
-        _stopping.Cancel();
-        return ValueTask.CompletedTask;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (!CallbackScope.IsInsideCallbackOf(this))
+        {
+            await send.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     [DoesNotReturn]
@@ -200,7 +209,9 @@ public sealed partial class HealthReporter : IAsyncDisposable
             return false;
         }
 
+        // Taken under the lock, with the slot: dispose then always sees the send it has to wait for.
         _sending = true;
+        _sendDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         return true;
     }
 
@@ -248,7 +259,10 @@ public sealed partial class HealthReporter : IAsyncDisposable
     {
         try
         {
-            await _sink!.SendAsync(report, _stopping.Token).ConfigureAwait(false);
+            using (CallbackScope.Enter(this))
+            {
+                await _sink!.SendAsync(report, _stopping.Token).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -260,10 +274,14 @@ public sealed partial class HealthReporter : IAsyncDisposable
         }
         finally
         {
+            TaskCompletionSource? done;
             lock (_lock)
             {
                 _sending = false;
+                done = _sendDone;
             }
+
+            done?.TrySetResult();
         }
     }
 

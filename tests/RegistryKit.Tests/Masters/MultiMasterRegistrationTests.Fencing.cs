@@ -1,4 +1,5 @@
 using RegistryKit.Masters;
+using RegistryKit.Reporting;
 using RegistryKit.Tests.Support;
 
 namespace RegistryKit.Tests.Masters;
@@ -316,5 +317,32 @@ public partial class MultiMasterRegistrationTests
         Assert.That(_listener.GaveUp, Is.EqualTo(new[] { 1 }));
         Assert.That(_masters.HeartbeatCalls, Has.Count.EqualTo(beats), "no heartbeats after giving up");
         Assert.That(_timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public async Task Heartbeats_CarryTheNewestReport_AgainAfterAFailure_AndToANewMasterAtOnce()
+    {
+        // Reports at 0 and 40 s; heartbeats at 15, 30, 45, 60 and 75 s.
+        await using var reporter = new HealthReporter(_timer, timeProvider: _time, options: new HealthReporterOptions { ReportInterval = TimeSpan.FromSeconds(40) });
+        reporter.Start();
+        _masters.Register["m1"] = () => MasterRegistrationResponse.Registered;
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
+        int beat = 0;
+        _masters.HeartbeatLater["m1"] = _ => ++beat == 3
+            ? ValueTask.FromException<MasterHeartbeatResponse>(new IOException("a blip"))
+            : ValueTask.FromResult(MasterHeartbeatResponse.Ok);
+        await using var registration = new MultiMasterRegistration(s_masters, "worker-1", _masters, _listener, _timer, _time, new MultiMasterOptions { FuzzFactor = 1.0 }, _logger)
+        {
+            HealthReporter = reporter,
+        };
+        registration.Start();
+
+        _time.Advance(TimeSpan.FromSeconds(70));
+        registration.MasterChanged("m2");
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        // 15 s: #1. 30 s: nothing newer. 45 s: #2, failed. 60 s: #2 again. 75 s, to the new master m2: #2 at once.
+        Assert.That(_masters.Reports.Select(r => r?.Sequence), Is.EqualTo(new long?[] { 1, null, 2, 2, 2 }));
+        Assert.That(_masters.HeartbeatCalls[^1].Master, Is.EqualTo("m2"));
     }
 }

@@ -1,4 +1,5 @@
 using RegistryKit.Masters;
+using RegistryKit.Reporting;
 using RegistryKit.Testing;
 using RegistryKit.Tests.Support;
 using RegistryKit.Timers;
@@ -378,11 +379,14 @@ public partial class MultiMasterRegistrationTests
             }
         }
 
-        public ValueTask<MasterHeartbeatResponse> HeartbeatAsync(string masterAddress, string workerId, CancellationToken cancellationToken)
+        public List<HealthReport?> Reports { get; } = [];
+
+        public ValueTask<MasterHeartbeatResponse> HeartbeatAsync(string masterAddress, string workerId, HealthReport? report, CancellationToken cancellationToken)
         {
             lock (_callWaiters)
             {
                 HeartbeatCalls.Add((masterAddress, clock()));
+                Reports.Add(report);
             }
 
             OnCall?.Invoke();

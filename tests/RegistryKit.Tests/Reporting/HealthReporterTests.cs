@@ -259,12 +259,44 @@ public class HealthReporterTests
         Assert.That(sendToken.IsCancellationRequested, Is.True);
     }
 
-    private HealthReporter Create(IHealthMetricsSource[]? sources = null) =>
-        new(_timer, new SystemMetricsCollector(_probe, null, _time), sources, _sink, _time, new HealthReporterOptions { ReportInterval = s_interval }, _logger);
+    [Test]
+    public async Task DisposeAsync_WaitsForASinkThatIgnoresItsToken()
+    {
+        var release = new TaskCompletionSource();
+        await using HealthReporter reporter = Create(sink: new DelegateSink(async (_, _) => await release.Task));
+        reporter.Start();
+
+        ValueTask disposing = reporter.DisposeAsync();
+
+        Assert.That(disposing.IsCompleted, Is.False, "the sink is still running");
+        release.SetResult();
+        await disposing;
+    }
+
+    [Test]
+    public async Task DisposeAsync_FromInsideTheSink_DoesNotDeadlock()
+    {
+        HealthReporter? reporter = null;
+        reporter = Create(sink: new DelegateSink(async (_, _) => await reporter!.DisposeAsync()));
+
+        reporter.Start();
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.That(_timer.PendingTimeouts, Is.Zero);
+        Assert.That(reporter.Latest!.Sequence, Is.EqualTo(1), "disposed by its first send");
+    }
+
+    private HealthReporter Create(IHealthMetricsSource[]? sources = null, IHealthReportSink? sink = null) =>
+        new(_timer, new SystemMetricsCollector(_probe, null, _time), sources, sink ?? _sink, _time, new HealthReporterOptions { ReportInterval = s_interval }, _logger);
 
     private sealed class DelegateSource(Action<IDictionary<string, double>> collect) : IHealthMetricsSource
     {
         public void Collect(IDictionary<string, double> metrics) => collect(metrics);
+    }
+
+    private sealed class DelegateSink(Func<HealthReport, CancellationToken, Task> send) : IHealthReportSink
+    {
+        public async ValueTask SendAsync(HealthReport report, CancellationToken cancellationToken) => await send(report, cancellationToken);
     }
 
     private sealed class RecordingSink : IHealthReportSink
