@@ -119,6 +119,16 @@ public class SystemMetricsCollectorTests
     }
 
     [Test]
+    public void Collect_RealProcess_MemoryLimitFollowsALimitImposedOnTheRuntime()
+    {
+        // The test project sets System.GC.HeapHardLimit to 8 GiB, as a container's cgroup limit would cap the runtime;
+        // the machine has more, so a collector that read physical memory would report more.
+        var metrics = new SystemMetricsCollector().Collect();
+
+        Assert.That(metrics.MemoryLimitBytes, Is.EqualTo(8L << 30));
+    }
+
+    [Test]
     public void Collect_RealProcess_MemoryLimitIsTheRuntimesView()
     {
         SystemMetrics metrics = new SystemMetricsCollector().Collect();
