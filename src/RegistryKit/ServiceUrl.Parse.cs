@@ -12,7 +12,6 @@ public sealed partial class ServiceUrl
     private const string ValidFormHint =
         "A valid form is 'protocol://[user[:password]@]host[:port][/path][?name=value&...]', as in 'dubbo://10.0.0.1:20880/com.example.Greeter?version=1.0'.";
 
-
     private static readonly SearchValues<char> s_schemeChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-.");
 

@@ -22,7 +22,7 @@ public sealed partial class ServerDiscovery
     private static partial void LogLazyStart(ILogger logger, string appName, int servers);
 
     [LoggerMessage(EventId = 5105, EventName = "DiscoveryAppAssertedLate", Level = LogLevel.Information, Message = "App '{AppName}' asserted as '{AppId}' after a lazy start.")]
-    private static partial void LogAppAssertedLate(ILogger logger, string appName, string appId);
+    private static partial void LogAppAssertedLate(ILogger logger, string appName, QuotedText appId);
 
     [LoggerMessage(EventId = 5106, EventName = "DiscoveryAssertTryFailed", Level = LogLevel.Debug, Message = "App assertion try {Attempt} failed; trying again.")]
     private static partial void LogAssertTryFailed(ILogger logger, int attempt, Exception? exception);
@@ -44,6 +44,9 @@ public sealed partial class ServerDiscovery
 
     [LoggerMessage(EventId = 5112, EventName = "DiscoveryRoundFailed", Level = LogLevel.Error, Message = "A discovery round failed unexpectedly; the next round runs on schedule.")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5114, EventName = "DiscoveryUnlistedServer", Level = LogLevel.Warning, Message = "Following '{Server}', which confirmed it is responsible but is not among the configured servers.")]
+    private static partial void LogUnlistedServer(ILogger logger, RedactedAddress server);
 
     [LoggerMessage(EventId = 5113, EventName = "DiscoveryListenerFailed", Level = LogLevel.Error, Message = "The server discovery listener threw; discovery carries on.")]
     private static partial void LogListenerFailed(ILogger logger, Exception exception);

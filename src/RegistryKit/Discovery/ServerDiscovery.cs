@@ -101,7 +101,7 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
             throw new ArgumentException("Give at least one server address, and no empty ones, as in [\"http://10.0.0.5:7700\"].", nameof(servers));
         }
 
-        _options = options ?? new ServerDiscoveryOptions();
+        _options = (options ?? new ServerDiscoveryOptions()).Clone();
         _options.Validate();
         if (_options.ShuffleServers)
         {
@@ -379,7 +379,7 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
                     _appId = appId = assertion.AppId;
                 }
 
-                LogAppAssertedLate(_logger, AppName, appId);
+                LogAppAssertedLate(_logger, AppName, new QuotedText(appId));
             }
 
             RecordRound(await DiscoverAsync(appId, current, token).ConfigureAwait(false));
@@ -413,7 +413,7 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
             try
             {
                 answer = await _assertPipeline.ExecuteAsync(
-                    static (state, token) => state.Self._client.AssertAppAsync(state.Server, state.Self.AppName, token),
+                    static (state, token) => new ValueTask<AppAssertion>(state.Self._client.AssertAppAsync(state.Server, state.Self.AppName, token).AsTask().WaitAsync(token)),
                     (Self: this, Server: server),
                     cancellationToken).ConfigureAwait(false);
             }
@@ -496,7 +496,7 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
         try
         {
             named = await _acquirePipeline.ExecuteAsync(
-                static (state, token) => state.Self._client.AcquireServerAsync(state.Server, state.AppId, state.Current, token),
+                static (state, token) => new ValueTask<string>(state.Self._client.AcquireServerAsync(state.Server, state.AppId, state.Current, token).AsTask().WaitAsync(token)),
                 (Self: this, Server: server, AppId: appId, Current: current),
                 cancellationToken).ConfigureAwait(false);
         }
@@ -510,14 +510,16 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
             return null;
         }
 
-        // The answer is untrusted: an empty or blank address is a failure of that server, never adopted.
-        if (string.IsNullOrWhiteSpace(named))
+        // The answer is untrusted: a blank, overlong or control-character address is a failure of that server, never
+        // adopted or logged as it is (a server must not be able to forge log lines).
+        string? trimmed = named?.Trim();
+        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > MaxAddressLength || trimmed.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
         {
-            LogMalformedAnswer(_logger, new RedactedAddress(server), "an empty server address");
+            LogMalformedAnswer(_logger, new RedactedAddress(server), string.IsNullOrEmpty(trimmed) ? "an empty server address" : $"a malformed server address '{UntrustedText.Quote(trimmed)}'");
             return null;
         }
 
-        return named.Trim();
+        return trimmed;
     }
 
     /// <summary>Applies a round's outcome and tells the listener, outside the lock.</summary>
@@ -553,6 +555,11 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
                     _current = null;
                 }
             }
+        }
+
+        if (changedTo is not null && !_servers.Contains(changedTo, StringComparer.OrdinalIgnoreCase))
+        {
+            LogUnlistedServer(_logger, new RedactedAddress(changedTo));
         }
 
         if (changedTo is not null)
@@ -595,6 +602,9 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
             LogListenerFailed(_logger, exception);
         }
     }
+
+    /// <summary>The longest server address an answer may name; longer ones are malformed.</summary>
+    private const int MaxAddressLength = 1024;
 
     private static bool Same(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 

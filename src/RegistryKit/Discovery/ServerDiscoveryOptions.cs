@@ -34,6 +34,9 @@ public sealed class ServerDiscoveryOptions
     /// <value>The default is <see langword="true"/>.</value>
     public bool ShuffleServers { get; set; } = true;
 
+    /// <summary>A copy, so that changes made to these options after they were handed over take no effect.</summary>
+    internal ServerDiscoveryOptions Clone() => (ServerDiscoveryOptions)MemberwiseClone();
+
     /// <summary>Throws when a setting is out of range, naming it and the range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()

@@ -13,10 +13,16 @@ internal static class CallbackScope
     public static bool IsInsideCallbackOf(object owner) => ReferenceEquals(s_owner.Value, owner);
 
     /// <summary>Marks the current flow as inside a callback of <paramref name="owner"/> until the result is disposed (for async callbacks).</summary>
+    /// <remarks>
+    /// The mark flows into work the callback starts (a task it runs), so such work that later disposes the owner is
+    /// taken for the callback and does not wait for the owner's calls in flight: a callback's work should dispose the
+    /// owner from the callback itself.
+    /// </remarks>
     public static Scope Enter(object owner)
     {
+        object? previous = s_owner.Value;
         s_owner.Value = owner;
-        return default;
+        return new Scope(previous);
     }
 
     /// <summary>Calls <paramref name="call"/> inside a callback scope of <paramref name="owner"/>.</summary>
@@ -38,10 +44,10 @@ internal static class CallbackScope
         }
     }
 
-    /// <summary>Ends a callback scope.</summary>
-    public readonly struct Scope : IDisposable
+    /// <summary>Ends a callback scope, restoring the one it was entered from.</summary>
+    public readonly struct Scope(object? previous) : IDisposable
     {
         /// <inheritdoc/>
-        public void Dispose() => s_owner.Value = null;
+        public void Dispose() => s_owner.Value = previous;
     }
 }

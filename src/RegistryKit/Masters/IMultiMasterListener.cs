@@ -9,7 +9,7 @@ public interface IMultiMasterListener
     /// </summary>
     /// <param name="masterAddress">The active master.</param>
     /// <param name="duplicate">Whether the master already knew this worker id.</param>
-    /// <param name="cancellationToken">Signalled when the registration is disposed.</param>
+    /// <param name="cancellationToken">Signalled when this registration ends (the worker registers again, or is disposed); the report is then abandoned.</param>
     /// <returns>A task that completes when the report was sent.</returns>
     ValueTask OnRegisteredAsync(string masterAddress, bool duplicate, CancellationToken cancellationToken);
 

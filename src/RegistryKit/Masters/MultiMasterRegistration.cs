@@ -243,8 +243,9 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops registering and heartbeating: cancels the calls in flight and waits for them and for any listener call
-    /// running, so nothing runs after it completes. A listener may call it from its own callback.
+    /// Stops registering and heartbeating: cancels the calls in flight and the state report, and waits until they have
+    /// ended, so nothing RegistryKit started runs after it completes. A client call or a state report that ignores its
+    /// token is abandoned at that point rather than awaited. A listener may call it from its own callback.
     /// </summary>
     /// <returns>A task that completes when everything has stopped.</returns>
     public async ValueTask DisposeAsync()
@@ -432,7 +433,8 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
                     return null;
                 }
 
-                return await _client.RegisterAsync(master, WorkerId, linked.Token).ConfigureAwait(false);
+                // WaitAsync, so that a client that ignores its token still gives its slot back when the call times out.
+                return await _client.RegisterAsync(master, WorkerId, linked.Token).AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
             }
             finally
             {
@@ -568,7 +570,8 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
         {
             try
             {
-                await _listener.OnRegisteredAsync(master, duplicate, registration).ConfigureAwait(false);
+                // A report that ignores its token is abandoned when the registration ends, so dispose never hangs on it.
+                await _listener.OnRegisteredAsync(master, duplicate, registration).AsTask().WaitAsync(registration).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (registration.IsCancellationRequested)
             {
@@ -657,7 +660,8 @@ public sealed partial class MultiMasterRegistration : IAsyncDisposable
             {
                 try
                 {
-                    response = await _client.HeartbeatAsync(master, WorkerId, report, linked.Token).ConfigureAwait(false);
+                    // WaitAsync, so that an unanswered heartbeat counts as failed even when the client ignores its token.
+                    response = await _client.HeartbeatAsync(master, WorkerId, report, linked.Token).AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (registration.IsCancellationRequested)
                 {

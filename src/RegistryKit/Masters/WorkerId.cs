@@ -15,11 +15,17 @@ public static class WorkerId
     /// <param name="pattern">The pattern; <see cref="DefaultPattern"/> by default.</param>
     /// <returns>The id.</returns>
     /// <exception cref="ArgumentException">The host, the pattern or the result holds whitespace, or the pattern is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="port"/> is not from 0 to 65535.</exception>
     public static string Create(TimeProvider timeProvider, string host, int port, string pattern = DefaultPattern)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentException.ThrowIfNullOrEmpty(host);
         ArgumentException.ThrowIfNullOrEmpty(pattern);
+        if (port is < 0 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(port), port, $"The port {port} is not a TCP port; give one from 0 to 65535.");
+        }
+
         RejectWhitespace(host, nameof(host), "A host name");
         RejectWhitespace(pattern, nameof(pattern), "A worker id pattern");
         return pattern

@@ -19,6 +19,9 @@ namespace RegistryKit.Reporting;
 /// <item>With a sink, one send runs at a time: a report produced while the previous send is still running is not sent
 /// (it is still <see cref="Latest"/>), and is counted in <see cref="SendsSkipped"/>. A failed send is logged and
 /// counted in <see cref="SendsFailed"/>; it never stops the reports.</item>
+/// <item>Reports are collected on the thread that produces them (the shared wheel's, after the first), outside the
+/// reporter's lock and one at a time; a slow disk path or source delays the wheel, so keep sources quick (or give the
+/// wheel a task scheduler).</item>
 /// <item>Metric sources are the host's code and their data is not trusted: a source that throws, a value that is not
 /// finite, an empty name or a name an earlier source gave are skipped, logged and counted.</item>
 /// </list>
@@ -26,6 +29,7 @@ namespace RegistryKit.Reporting;
 public sealed partial class HealthReporter : IAsyncDisposable
 {
     private readonly Lock _lock = new();
+    private readonly Lock _collectLock = new();
     private readonly HashedWheelTimer _timer;
     private readonly SystemMetricsCollector _collector;
     private readonly IHealthMetricsSource[] _sources;
@@ -114,7 +118,7 @@ public sealed partial class HealthReporter : IAsyncDisposable
     /// <exception cref="InvalidOperationException">It was already started, or disposed.</exception>
     public void Start()
     {
-        HealthReport report;
+        long sequence;
         lock (_lock)
         {
             if (_started || _stopped)
@@ -125,19 +129,17 @@ public sealed partial class HealthReporter : IAsyncDisposable
             _started = true;
             _nextDue = ElapsedTicks() + ReportInterval.Ticks;
             _next = _timer.NewTimeout(_reportTask, ReportInterval);
-            LogStarted(_logger, Incarnation, ReportInterval);
-            if (!ProduceLocked(out report))
-            {
-                return;
-            }
+            sequence = ++_sequence;
         }
 
-        _ = SendAsync(report);
+        LogStarted(_logger, Incarnation, ReportInterval);
+        Produce(sequence);
     }
 
     /// <summary>
-    /// Stops reporting: no report is produced after this is called, and a send in flight is cancelled and awaited, so
-    /// the sink is not running when this completes (a sink may dispose the reporter from inside its own send).
+    /// Stops reporting: no report is published after this is called, and a send in flight is cancelled and waited for;
+    /// a sink that ignores its token is abandoned rather than awaited, so this never hangs. A sink may dispose the
+    /// reporter from inside its own send.
     /// </summary>
     /// <returns>A task that completes when no send is running.</returns>
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "The send's failure was already logged and counted; dispose only waits for it to end.")]
@@ -166,7 +168,7 @@ public sealed partial class HealthReporter : IAsyncDisposable
 
     private void OnReportDue(WheelTimeout fired)
     {
-        HealthReport report;
+        long sequence;
         lock (_lock)
         {
             if (_stopped || fired != _next)
@@ -175,48 +177,57 @@ public sealed partial class HealthReporter : IAsyncDisposable
             }
 
             _next = _timer.NewTimeout(_reportTask, FixedRate.Next(ref _nextDue, ReportInterval.Ticks, ElapsedTicks()));
-            if (!ProduceLocked(out report))
+            sequence = ++_sequence;
+        }
+
+        Produce(sequence);
+    }
+
+    /// <summary>
+    /// Produces report <paramref name="sequence"/>, publishes it as <see cref="Latest"/> and sends it. The collection
+    /// runs outside the lock (it reads the disk, and the sources are the host's code), one at a time under its own
+    /// lock; publishing runs under the lock, so a report never replaces a newer one and none appears after dispose.
+    /// </summary>
+    private void Produce(long sequence)
+    {
+        HealthReport report;
+        lock (_collectLock)
+        {
+            SystemMetrics metrics = _collector.Collect();
+            IReadOnlyDictionary<string, double> custom = CollectCustom(sequence);
+            report = new HealthReport(Incarnation, sequence, _timeProvider.GetElapsedTime(_epoch), metrics, custom);
+        }
+
+        lock (_lock)
+        {
+            if (_stopped || (_latest is { } latest && latest.Sequence > sequence))
             {
                 return;
             }
+
+            Volatile.Write(ref _latest, report);
+            if (_sink is null)
+            {
+                return;
+            }
+
+            if (_sending)
+            {
+                long skipped = Interlocked.Increment(ref _sendsSkipped);
+                LogSendSkipped(_logger, sequence, skipped);
+                return;
+            }
+
+            // Taken under the lock, with the slot: dispose then always sees the send it has to wait for.
+            _sending = true;
+            _sendDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
         _ = SendAsync(report);
     }
 
-    /// <summary>
-    /// Produces the next report and publishes it as <see cref="Latest"/>. Under the lock, so that reports are
-    /// numbered and published in order and none appears after <see cref="DisposeAsync"/>.
-    /// </summary>
-    /// <returns>Whether the report is to be sent (a sink exists and no send is running); the caller sends it outside the lock.</returns>
-    private bool ProduceLocked(out HealthReport report)
-    {
-        long sequence = _sequence + 1;
-        SystemMetrics metrics = _collector.Collect();
-        IReadOnlyDictionary<string, double> custom = CollectCustomLocked(sequence);
-        report = new HealthReport(Incarnation, sequence, _timeProvider.GetElapsedTime(_epoch), metrics, custom);
-        _sequence = sequence;
-        Volatile.Write(ref _latest, report);
-        if (_sink is null)
-        {
-            return false;
-        }
-
-        if (_sending)
-        {
-            long skipped = Interlocked.Increment(ref _sendsSkipped);
-            LogSendSkipped(_logger, sequence, skipped);
-            return false;
-        }
-
-        // Taken under the lock, with the slot: dispose then always sees the send it has to wait for.
-        _sending = true;
-        _sendDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        return true;
-    }
-
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A source is the host's code; its failure is logged and counted, and the report goes out without it.")]
-    private ReadOnlyDictionary<string, double> CollectCustomLocked(long sequence)
+    private ReadOnlyDictionary<string, double> CollectCustom(long sequence)
     {
         Dictionary<string, double>? merged = null;
         for (int i = 0; i < _sources.Length; i++)
@@ -261,7 +272,8 @@ public sealed partial class HealthReporter : IAsyncDisposable
         {
             using (CallbackScope.Enter(this))
             {
-                await _sink!.SendAsync(report, _stopping.Token).ConfigureAwait(false);
+                // WaitAsync, so that a sink that ignores its token is abandoned at dispose rather than awaited forever.
+                await _sink!.SendAsync(report, _stopping.Token).AsTask().WaitAsync(_stopping.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)

@@ -344,6 +344,12 @@ public sealed partial class UploadQueue<T> : IAsyncDisposable
     {
         while (true)
         {
+            // After the final flush ran out of time no new batch is started: the uploader would only see a cancelled token.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+
             T[]? batch;
             lock (_lock)
             {

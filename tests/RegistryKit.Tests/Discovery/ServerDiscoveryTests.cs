@@ -167,6 +167,7 @@ public class ServerDiscoveryTests
                 ("assert", "a", 0d), ("assert", "a", 5_100d), ("assert", "a", 10_200d), ("assert", "b", 15_200d),
                 ("acquire", "a", 15_200d), ("acquire", "b", 20_200d),
             }));
+        await VirtualTimeDriver.WaitUntilAsync(() => _fake.Cancelled == 4);  // each hung call's own cancellation ends a moment later
         Assert.That(_fake.Cancelled, Is.EqualTo(4), "each hung call was cancelled when its timeout ran out: three asserts, then the first round's acquire");
         Assert.That(discovery.CurrentServer, Is.EqualTo("b"));
     }
@@ -348,8 +349,8 @@ public class ServerDiscoveryTests
         for (int i = 0; i < 2; i++)
         {
             _time.Advance(s_interval);
-            await first.InFlight;
-            await second.InFlight;
+            await first.InFlight.WaitAsync(TestContext.CurrentContext.CancellationToken);
+            await second.InFlight.WaitAsync(TestContext.CurrentContext.CancellationToken);
         }
 
         Assert.Multiple(() =>
@@ -397,9 +398,87 @@ public class ServerDiscoveryTests
             _time.Advance(TimeSpan.FromSeconds(5));
         }
 
-        await round;
+        await round.WaitAsync(TestContext.CurrentContext.CancellationToken);
         Assert.That(discovery.SkippedRounds, Is.EqualTo(1), "the slot at 20 s came while the round ran until 25 s");
         Assert.That(_fake.Calls.Skip(calls).Select(c => (c.Server, c.At.TotalSeconds)), Is.EqualTo(new[] { ("a", 10d), ("b", 15d), ("c", 20d) }), "no second round ran alongside");
+    }
+
+    [Test]
+    public async Task CallsThatIgnoreTheirToken_StillEndAtTheCallTimeout_AndTheServerIsLost()
+    {
+        ServeFrom("a");
+        ServerDiscovery discovery = Create(new ServerDiscoveryOptions { ShuffleServers = false, DiscoveryInterval = TimeSpan.FromSeconds(30) });
+        await discovery.StartAsync();
+
+        // Every server now swallows its calls and ignores the token: each round must still end, fail and count. A
+        // round of three 5 s timeouts fits between two slots 30 s apart, so the timers never interleave.
+        _fake.IgnoringToken.UnionWith(s_servers);
+        for (int round = 1; round <= 3; round++)
+        {
+            int calls = _fake.Calls.Count;
+            _time.Advance(_time.GetTimeToNextTimer()!.Value);
+            for (int call = 1; call <= 3; call++)
+            {
+                await _fake.WaitForCallsAsync(calls + call);
+                await _time.AdvanceWhenNextTimerIsAsync(TimeSpan.FromSeconds(5));
+            }
+
+            await discovery.InFlight.WaitAsync(TestContext.CurrentContext.CancellationToken);
+        }
+
+        Assert.That(_listener.Lost, Is.EqualTo(new[] { ("a", 3) }));
+        Assert.That(discovery.SkippedRounds, Is.Zero);
+        await discovery.DisposeAsync().AsTask().WaitAsync(TestContext.CurrentContext.CancellationToken);
+    }
+
+    [Test]
+    public async Task AnswerWithControlCharacters_IsAFailedCall_AndForgesNoLogLine()
+    {
+        ServeFrom("a");
+        await using ServerDiscovery discovery = Create();
+        await discovery.StartAsync();
+
+        _fake.AcquireAnswers["a"] = _ => "evil\r\nFAKE LOG LINE level=crit";
+        _fake.AcquireAnswers.Remove("b");
+        await NextRoundAsync(discovery);
+
+        Assert.That(discovery.ConsecutiveFailedRounds, Is.EqualTo(1));
+        Assert.That(discovery.CurrentServer, Is.EqualTo("a"));
+        Assert.That(_logger.Entries.Select(e => e.Message), Has.None.Contains("\n"));
+        Assert.That(_logger.Entries.Single(e => e.EventId.Id == 5109).Message, Does.Contain("evil\\u000D\\u000AFAKE"));
+    }
+
+    [Test]
+    public async Task UnlistedServerThatConfirmsItself_IsFollowedWithAWarning()
+    {
+        ServeFrom("a");
+        await using ServerDiscovery discovery = Create();
+        await discovery.StartAsync();
+
+        _fake.AcquireAnswers["a"] = _ => "d";
+        _fake.AcquireAnswers["d"] = _ => "d";
+        await NextRoundAsync(discovery);
+
+        Assert.That(discovery.CurrentServer, Is.EqualTo("d"));
+        Assert.That(_logger.Entries.Any(e => e.EventId.Id == 5114), Is.True);
+    }
+
+    [Test]
+    public async Task OptionsChangedAfterStart_TakeNoEffect()
+    {
+        ServeFrom("a");
+        var options = new ServerDiscoveryOptions { ShuffleServers = false };
+        await using var discovery = new ServerDiscovery(s_servers, "shop", _fake, _timer, _time, options, _listener, _logger);
+        await discovery.StartAsync();
+
+        options.DiscoveryInterval = TimeSpan.Zero;
+        options.LostAfterFailedRounds = 1;
+        _fake.AcquireAnswers.Clear();
+        await NextRoundAsync(discovery);
+
+        Assert.That(discovery.ConsecutiveFailedRounds, Is.EqualTo(1), "the round ran on the original 10 s schedule");
+        Assert.That(_listener.Lost, Is.Empty, "the original threshold of 3 still applies");
+        Assert.That(_timer.PendingTimeouts, Is.EqualTo(1), "the next round is scheduled");
     }
 
     [Test]
@@ -431,6 +510,7 @@ public class ServerDiscoveryTests
         await discovery.DisposeAsync();
         int calls = _fake.Calls.Count;
         _time.Advance(TimeSpan.FromMinutes(5));
+        await VirtualTimeDriver.WaitUntilAsync(() => _fake.Cancelled == 1);
 
         Assert.Multiple(() =>
         {
@@ -499,7 +579,7 @@ public class ServerDiscoveryTests
     private async Task NextRoundAsync(ServerDiscovery discovery)
     {
         _time.Advance(s_interval);
-        await discovery.InFlight;
+        await discovery.InFlight.WaitAsync(TestContext.CurrentContext.CancellationToken);
     }
 
     /// <summary>Drives virtual time until the task is done; no step is longer than a call timeout, so the round timer is left alone.</summary>
@@ -515,6 +595,9 @@ public class ServerDiscoveryTests
         public Dictionary<string, Func<string?, string>> AcquireAnswers { get; } = [];
 
         public HashSet<string> Hanging { get; } = [];
+
+        /// <summary>Servers whose calls never answer and ignore their token, as a broken client might.</summary>
+        public HashSet<string> IgnoringToken { get; } = [];
 
         public List<(string Kind, string Server, string? CurrentServer, TimeSpan At)> Calls { get; } = [];
 
@@ -546,7 +629,8 @@ public class ServerDiscoveryTests
         public ValueTask<string> AcquireServerAsync(string server, string appId, string? currentServer, CancellationToken cancellationToken)
         {
             Record("acquire", server, currentServer);
-            return Hanging.Contains(server) ? HangAsync<string>(cancellationToken)
+            return IgnoringToken.Contains(server) ? new ValueTask<string>(new TaskCompletionSource<string>().Task)
+                : Hanging.Contains(server) ? HangAsync<string>(cancellationToken)
                 : AcquireAnswers.TryGetValue(server, out Func<string?, string>? answer) ? ValueTask.FromResult(answer(currentServer))
                 : ValueTask.FromException<string>(new IOException($"{server} is down"));
         }

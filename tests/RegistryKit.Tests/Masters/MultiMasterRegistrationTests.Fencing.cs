@@ -29,8 +29,10 @@ public partial class MultiMasterRegistrationTests
         fresh.SetResult(MasterRegistrationResponse.Registered);
         await VirtualTimeDriver.WaitUntilAsync(() => registration.IsRegistered);
 
+        // MasterChanged cancelled the superseded effort's calls, so m1's late "registered" is dropped (and, should it
+        // already be running when the effort changes, fenced off by its effort number).
         Assert.That(registration.ActiveMaster, Is.EqualTo("m2"));
-        Assert.That(_logger.Entries.Count(e => e.EventId.Id == 5012), Is.EqualTo(1), "the stale answer is logged as ignored");
+        Assert.That(_listener.Registered, Is.EqualTo(new[] { ("m1", false), ("m2", false) }), "m1's late answer registered nothing");
     }
 
     [Test]
@@ -140,27 +142,58 @@ public partial class MultiMasterRegistrationTests
     }
 
     [Test]
-    public async Task Dispose_CancelsTheStateReportAndWaitsForIt()
+    public async Task Dispose_CancelsTheStateReport_AndAbandonsOneThatIgnoresIt()
     {
         var reportCancelled = new TaskCompletionSource();
-        var release = new TaskCompletionSource();
+        var never = new TaskCompletionSource();
         _listener.Report = async token =>
         {
             await using (token.Register(() => reportCancelled.TrySetResult()))
             {
-                await release.Task;
+                await never.Task;
             }
         };
         _masters.Register["m1"] = () => MasterRegistrationResponse.Registered;
         MultiMasterRegistration registration = Create();
         registration.Start();
 
-        ValueTask disposing = registration.DisposeAsync();
+        await registration.DisposeAsync().AsTask().WaitAsync(TestContext.CurrentContext.CancellationToken);
 
-        await reportCancelled.Task.WaitAsync(TestContext.CurrentContext.CancellationToken);
-        Assert.That(disposing.IsCompleted, Is.False, "dispose waits for the report still running");
-        release.SetResult();
-        await disposing;
+        Assert.That(reportCancelled.Task.IsCompleted, Is.True, "the report's token was cancelled");
+        Assert.That(never.Task.IsCompleted, Is.False, "dispose returned although the report ignores its token");
+    }
+
+    [Test]
+    public async Task RegistrationCallsThatIgnoreTheirToken_StillFreeTheirSlotAtTheNextRetry()
+    {
+        // m1 never answers and ignores its token; with two slots, calls that kept their slot would lock m2 out for good.
+        _masters.RegisterLater["m1"] = _ => new ValueTask<MasterRegistrationResponse>(new TaskCompletionSource<MasterRegistrationResponse>().Task);
+        MultiMasterRegistration registration = Create(new MultiMasterOptions { FuzzFactor = 1.0, MaxParallelRegistrations = 2 }, ["m1", "m2"]);
+        registration.Start();
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1));
+
+        _masters.Register["m2"] = () => MasterRegistrationResponse.Registered;
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1));
+
+        await VirtualTimeDriver.WaitUntilAsync(() => registration.IsRegistered);
+        Assert.That(registration.ActiveMaster, Is.EqualTo("m2"));
+        await registration.DisposeAsync().AsTask().WaitAsync(TestContext.CurrentContext.CancellationToken);
+    }
+
+    [Test]
+    public async Task HeartbeatsThatIgnoreTheirToken_StillCountAsFailedAndLoseTheMaster()
+    {
+        _masters.Register["m1"] = () => MasterRegistrationResponse.Registered;
+        MultiMasterRegistration registration = Create(masters: ["m1"]);
+        registration.Start();
+        _masters.HeartbeatLater["m1"] = _ => new ValueTask<MasterHeartbeatResponse>(new TaskCompletionSource<MasterHeartbeatResponse>().Task);
+        _masters.Register.Clear();
+
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(61), TimeSpan.FromSeconds(1));
+
+        await VirtualTimeDriver.WaitUntilAsync(() => !registration.IsRegistered);
+        Assert.That(_logger.Entries.Count(e => e.EventId.Id == 5013), Is.EqualTo(3));
+        await registration.DisposeAsync().AsTask().WaitAsync(TestContext.CurrentContext.CancellationToken);
     }
 
     [Test]
@@ -175,6 +208,7 @@ public partial class MultiMasterRegistrationTests
         await registration.DisposeAsync();
         int calls = _masters.RegisterCalls.Count + _masters.HeartbeatCalls.Count;
         _time.Advance(TimeSpan.FromMinutes(10));
+        await VirtualTimeDriver.WaitUntilAsync(() => _masters.Cancelled == 1);
 
         Assert.Multiple(() =>
         {

@@ -86,6 +86,16 @@ public partial class MultiMasterRegistrationTests
         Assert.That(WorkerId.Create(_time, "h", 1, "{host}:{port}@{timestamp}"), Is.EqualTo("h:1@20000101000000"));
     }
 
+    [TestCase(-1)]
+    [TestCase(65536)]
+    public void WorkerId_PortOutOfRange_IsRejectedNamingIt(int port)
+    {
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(() => WorkerId.Create(_time, "h", port));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("port"));
+        Assert.That(exception.Message, Does.Contain("0 to 65535"));
+    }
+
     [TestCase("bad host", "host")]
     [TestCase("h\tx", "host")]
     public void WorkerId_Whitespace_IsRejectedWithAClearMessage(string host, string parameter)
