@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using RegistryKit.Discovery;
 using RegistryKit.InMemory;
 using RegistryKit.Registry;
@@ -135,5 +136,27 @@ public class DocsExamplesTests
 
             return ValueTask.FromResult(UploadOutcome.Uploaded);
         }
+    }
+
+    [Test]
+    public async Task Registry_InAContainer()
+    {
+        var services = new ServiceCollection();
+
+        services.AddRegistry(options => options.RetryPeriod = TimeSpan.FromSeconds(5))
+                .UseInMemory();                                        // memory:// from one in-process server
+        services.AddRegistry("edge").AddTransport<MyTransportFactory>("my-scheme");
+
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        RegistryFactory factory = provider.GetRequiredService<RegistryFactory>();           // the default registry
+        RegistryFactory edge = provider.GetRequiredKeyedService<RegistryFactory>("edge");   // a named one
+
+        Assert.That(factory.Schemes, Is.EqualTo(new[] { "memory" }));
+        Assert.That(edge.Schemes, Is.EqualTo(new[] { "my-scheme" }));
+    }
+
+    private sealed class MyTransportFactory : RegistryKit.Transport.IRegistryTransportFactory
+    {
+        public RegistryKit.Transport.IRegistryTransport CreateTransport(ServiceUrl registryUrl) => throw new NotSupportedException();
     }
 }

@@ -63,22 +63,58 @@ public sealed class RegistryOptions
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
     {
-        Require(RetryPeriod > TimeSpan.Zero, nameof(RetryPeriod), RetryPeriod, "must be positive");
-        Require(MaxRetryDelay >= RetryPeriod, nameof(MaxRetryDelay), MaxRetryDelay, $"must not be below RetryPeriod ({RetryPeriod})");
-        Require(RetryJitter is >= 0 and <= 1, nameof(RetryJitter), RetryJitter, "must be from 0 to 1");
-        Require(MaxConcurrentRetries > 0, nameof(MaxConcurrentRetries), MaxConcurrentRetries, "must be positive");
-        Require(MaxRetries is null or > 0, nameof(MaxRetries), MaxRetries, "must be positive, or null to retry until success");
-        Require(SessionTtl > TimeSpan.Zero, nameof(SessionTtl), SessionTtl, "must be positive");
-        Require(ShutdownTimeout >= TimeSpan.Zero, nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative");
-        Require(CacheDirectory is null || CacheDirectory.Trim().Length > 0, nameof(CacheDirectory), CacheDirectory, "must be null (the default folder) or a folder path");
-        Require(HeartbeatFailureThreshold > 0, nameof(HeartbeatFailureThreshold), HeartbeatFailureThreshold, "must be positive");
-
-        static void Require(bool condition, string name, object? value, string rule)
+        foreach ((string name, object? value, string rule) in Failures())
         {
-            if (!condition)
-            {
-                throw new ArgumentOutOfRangeException(name, value, $"RegistryOptions.{name} is {value ?? "null"}; it {rule}.");
-            }
+            throw new ArgumentOutOfRangeException(name, value, $"RegistryOptions.{name} is {value ?? "null"}; it {rule}.");
+        }
+    }
+
+    /// <summary>Every setting out of range: its name, its value and the rule it breaks.</summary>
+    internal IEnumerable<(string Name, object? Value, string Rule)> Failures()
+    {
+        if (!(RetryPeriod > TimeSpan.Zero))
+        {
+            yield return (nameof(RetryPeriod), RetryPeriod, "must be positive");
+        }
+
+        if (!(MaxRetryDelay >= RetryPeriod))
+        {
+            yield return (nameof(MaxRetryDelay), MaxRetryDelay, $"must not be below RetryPeriod ({RetryPeriod})");
+        }
+
+        if (!(RetryJitter is >= 0 and <= 1))
+        {
+            yield return (nameof(RetryJitter), RetryJitter, "must be from 0 to 1");
+        }
+
+        if (!(MaxConcurrentRetries > 0))
+        {
+            yield return (nameof(MaxConcurrentRetries), MaxConcurrentRetries, "must be positive");
+        }
+
+        if (!(MaxRetries is null or > 0))
+        {
+            yield return (nameof(MaxRetries), MaxRetries, "must be positive, or null to retry until success");
+        }
+
+        if (!(SessionTtl > TimeSpan.Zero))
+        {
+            yield return (nameof(SessionTtl), SessionTtl, "must be positive");
+        }
+
+        if (!(ShutdownTimeout >= TimeSpan.Zero))
+        {
+            yield return (nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative");
+        }
+
+        if (!(CacheDirectory is null || CacheDirectory.Trim().Length > 0))
+        {
+            yield return (nameof(CacheDirectory), CacheDirectory, "must be null (the default folder) or a folder path");
+        }
+
+        if (!(HeartbeatFailureThreshold > 0))
+        {
+            yield return (nameof(HeartbeatFailureThreshold), HeartbeatFailureThreshold, "must be positive");
         }
     }
 }

@@ -1,0 +1,161 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RegistryKit.Registry;
+using RegistryKit.Timers;
+using RegistryKit.Transport;
+
+namespace RegistryKit;
+
+/// <summary>Adds RegistryKit to a service collection: <c>services.AddRegistry().UseInMemory()</c>.</summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Each registry has a name: its <see cref="RegistryOptions"/> are the named options of that name, and its
+/// <see cref="RegistryFactory"/> is a keyed singleton under that name. The default registry's name is
+/// <see cref="Options.DefaultName"/>, and its factory can also be resolved without a key.</item>
+/// <item>Calling <c>AddRegistry</c> again for a name is harmless: later calls only add their configuration.</item>
+/// <item>The <see cref="TimeProvider"/> and the one shared <see cref="HashedWheelTimer"/> come from the container:
+/// <see cref="TimeProvider.System"/> and a wheel on it, unless the app registered its own first.</item>
+/// <item>Options are validated when first built and, with a host, at start-up (<c>ValidateOnStart</c>); a failure
+/// names each bad setting by its configuration key, such as <c>RegistryKit:RetryPeriod</c> or
+/// <c>RegistryKit:Registries:{name}:RetryPeriod</c>, and the rule it breaks.</item>
+/// </list>
+/// </remarks>
+public static class RegistryServiceCollectionExtensions
+{
+    /// <summary>Adds the default registry.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Sets its options; <see langword="null"/> to keep the defaults (or what configuration gives).</param>
+    /// <returns>The registry's builder, to add transports to.</returns>
+    public static IRegistryBuilder AddRegistry(this IServiceCollection services, Action<RegistryOptions>? configure = null) =>
+        AddRegistry(services, Options.DefaultName, configure);
+
+    /// <summary>Adds the registry called <paramref name="name"/> (several can live in one app).</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="name">The registry's name; <see cref="Options.DefaultName"/> for the default registry.</param>
+    /// <param name="configure">Sets its options; <see langword="null"/> to keep the defaults (or what configuration gives).</param>
+    /// <returns>The registry's builder, to add transports to.</returns>
+    public static IRegistryBuilder AddRegistry(this IServiceCollection services, string name, Action<RegistryOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(name);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(static sp => new HashedWheelTimer(sp.GetRequiredService<TimeProvider>(), logger: sp.GetService<ILogger<HashedWheelTimer>>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>());
+
+        OptionsBuilder<RegistryOptions> options = services.AddOptions<RegistryOptions>(name);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        if (!services.Any(d => d.ServiceType == typeof(RegistryFactory) && Equals(d.ServiceKey, name)))
+        {
+            options.ValidateOnStart();
+            services.AddKeyedSingleton(name, static (sp, key) => CreateFactory(sp, (string)key!));
+            if (name == Options.DefaultName)
+            {
+                services.TryAddSingleton(static sp => sp.GetRequiredKeyedService<RegistryFactory>(Options.DefaultName));
+            }
+        }
+
+        return new RegistryBuilder(services, name);
+    }
+
+    /// <summary>
+    /// Adds a transport to the registry for addresses with <paramref name="scheme"/>: the factory is created by the
+    /// container, so its constructor may take services.
+    /// </summary>
+    /// <typeparam name="TFactory">The transport factory.</typeparam>
+    /// <param name="builder">The registry.</param>
+    /// <param name="scheme">The address scheme it serves, such as <c>memory</c> or <c>etcd</c>.</param>
+    /// <returns>The same builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="scheme"/> is not a URL scheme.</exception>
+    /// <exception cref="InvalidOperationException">Another transport already serves <paramref name="scheme"/> for this registry.</exception>
+    public static IRegistryBuilder AddTransport<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TFactory>(this IRegistryBuilder builder, string scheme)
+        where TFactory : class, IRegistryTransportFactory
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TFactory>();
+        return AddTransport(builder, scheme, typeof(TFactory), static sp => sp.GetRequiredService<TFactory>());
+    }
+
+    /// <summary>Adds a transport to the registry for addresses with <paramref name="scheme"/>.</summary>
+    /// <param name="builder">The registry.</param>
+    /// <param name="scheme">The address scheme it serves, such as <c>memory</c> or <c>etcd</c>.</param>
+    /// <param name="factory">The transport factory.</param>
+    /// <returns>The same builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="scheme"/> is not a URL scheme.</exception>
+    /// <exception cref="InvalidOperationException">Another transport already serves <paramref name="scheme"/> for this registry.</exception>
+    public static IRegistryBuilder AddTransport(this IRegistryBuilder builder, string scheme, IRegistryTransportFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        return AddTransport(builder, scheme, factory.GetType(), _ => factory);
+    }
+
+    private static IRegistryBuilder AddTransport(IRegistryBuilder builder, string scheme, Type factoryType, Func<IServiceProvider, IRegistryTransportFactory> create)
+    {
+        ValidateScheme(scheme);
+        RegistryTransportRegistration? existing = builder.Services
+            .Select(d => d.ServiceType == typeof(RegistryTransportRegistration) ? d.ImplementationInstance as RegistryTransportRegistration : null)
+            .FirstOrDefault(r => r is not null && r.RegistryName == builder.Name && string.Equals(r.Scheme, scheme, StringComparison.OrdinalIgnoreCase));
+        if (existing is not null)
+        {
+            // Adding the same transport twice (UseInMemory() in two places) is harmless; two transports for one scheme are not.
+            return existing.FactoryType == factoryType
+                ? builder
+                : throw new InvalidOperationException(
+                    $"The registry {Describe(builder.Name)} already has a transport for '{scheme}' ({existing.FactoryType.Name}); it cannot also use {factoryType.Name}. " +
+                    "Add one transport per scheme, or add the other one to a registry of another name.");
+        }
+
+        builder.Services.AddSingleton(new RegistryTransportRegistration(builder.Name, scheme, factoryType, create));
+        return builder;
+    }
+
+    private static void ValidateScheme(string scheme)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(scheme);
+        bool valid = char.IsAsciiLetter(scheme[0]) && scheme.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.');
+        if (!valid)
+        {
+            throw new ArgumentException(
+                $"'{Internal.UntrustedText.Quote(scheme)}' is not a URL scheme. Give the scheme alone, such as 'memory' or 'etcd' (a letter, then letters, digits, '+', '-' or '.').",
+                nameof(scheme));
+        }
+    }
+
+    private static RegistryFactory CreateFactory(IServiceProvider services, string name)
+    {
+        RegistryTransportRegistration[] registrations = [.. services.GetServices<RegistryTransportRegistration>().Where(r => r.RegistryName == name)];
+        if (registrations.Length == 0)
+        {
+            throw new InvalidOperationException(
+                $"The registry {Describe(name)} has no transport. Add one where it is added, such as services.AddRegistry().UseInMemory() " +
+                "or .AddTransport<MyTransportFactory>(\"my-scheme\").");
+        }
+
+        // Validated by RegistryOptionsValidator: a bad setting throws OptionsValidationException naming its configuration key.
+        RegistryOptions options = services.GetRequiredService<IOptionsMonitor<RegistryOptions>>().Get(name);
+        return new RegistryFactory(
+            registrations.Select(r => KeyValuePair.Create(r.Scheme, r.Create(services))),
+            options,
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<HashedWheelTimer>(),
+            services.GetService<ILoggerFactory>(),
+            services.GetServices<IRegistryServiceListener>());
+    }
+
+    private static string Describe(string name) => name.Length == 0 ? "(the default one)" : $"'{name}'";
+
+    private sealed class RegistryBuilder(IServiceCollection services, string name) : IRegistryBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+
+        public string Name { get; } = name;
+    }
+}

@@ -1,0 +1,172 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RegistryKit.InMemory;
+using RegistryKit.Registry;
+using RegistryKit.Testing;
+using RegistryKit.Timers;
+using RegistryKit.Transport;
+
+namespace RegistryKit.Tests;
+
+[CancelAfter(20_000)]
+public class RegistryServiceCollectionExtensionsTests
+{
+    private static readonly ServiceUrl s_registry = ServiceUrl.Parse("memory://?application=greeter");
+    private static readonly ServiceUrl s_provider = ServiceUrl.Parse("dubbo://10.0.0.7:20880/com.example.Greeter?version=1.0");
+    private static readonly ServiceUrl s_consumer = ServiceUrl.Parse("consumer://10.0.0.9/com.example.Greeter?version=1.0");
+
+    private ManualTimeProvider _time = null!;
+    private ServiceCollection _services = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new ManualTimeProvider();
+        _services = new ServiceCollection();
+        _services.AddSingleton<TimeProvider>(_time);
+    }
+
+    [Test]
+    public async Task AddRegistry_UseInMemory_GivesAFactoryWhoseRegistriesWork()
+    {
+        _services.AddRegistry(NoCache).UseInMemory();
+        await using ServiceProvider provider = _services.BuildServiceProvider();
+
+        IRegistry registry = await provider.GetRequiredService<RegistryFactory>().GetRegistryAsync(s_registry);
+        await registry.RegisterAsync(s_provider);
+
+        Assert.That(await registry.LookupAsync(s_consumer), Is.EqualTo(new[] { s_provider }));
+        Assert.That(provider.GetRequiredService<InMemoryRegistryServer>().SessionCount, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void TimeProviderAndWheel_ComeFromTheContainer_OneWheelForAll()
+    {
+        _services.AddRegistry(NoCache).UseInMemory();
+        _services.AddRegistry("other", NoCache).UseInMemory();
+        using ServiceProvider provider = _services.BuildServiceProvider();
+        HashedWheelTimer wheel = provider.GetRequiredService<HashedWheelTimer>();
+        bool fired = false;
+
+        wheel.NewTimeout(_ => fired = true, TimeSpan.FromSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.That(fired, Is.True, "the wheel runs on the container's (virtual) clock");
+        Assert.That(provider.GetRequiredService<HashedWheelTimer>(), Is.SameAs(wheel));
+    }
+
+    [Test]
+    public void TimeProvider_IsTheSystemClock_UnlessTheAppRegistersOne()
+    {
+        var services = new ServiceCollection();
+        services.AddRegistry().UseInMemory();
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        Assert.That(provider.GetRequiredService<TimeProvider>(), Is.SameAs(TimeProvider.System));
+    }
+
+    [Test]
+    public async Task AddRegistry_Twice_IsHarmless()
+    {
+        _services.AddRegistry(NoCache).UseInMemory();
+        _services.AddRegistry().UseInMemory();
+        await using ServiceProvider provider = _services.BuildServiceProvider();
+
+        Assert.That(_services.Count(d => d.ServiceType == typeof(RegistryFactory) && d.IsKeyedService), Is.EqualTo(1));
+        Assert.That(provider.GetServices<InMemoryRegistryServer>().Count(), Is.EqualTo(1));
+        Assert.That(provider.GetRequiredService<RegistryFactory>().Schemes, Is.EqualTo(new[] { "memory" }));
+    }
+
+    [Test]
+    public async Task NamedRegistries_HaveTheirOwnOptionsAndFactories()
+    {
+        _services.AddRegistry("edge", o => o.RetryPeriod = TimeSpan.FromSeconds(1)).UseInMemory();
+        _services.AddRegistry("core", o => o.RetryPeriod = TimeSpan.FromSeconds(2)).UseInMemory();
+        await using ServiceProvider provider = _services.BuildServiceProvider();
+
+        RegistryFactory edge = provider.GetRequiredKeyedService<RegistryFactory>("edge");
+        RegistryFactory core = provider.GetRequiredKeyedService<RegistryFactory>("core");
+        IOptionsMonitor<RegistryOptions> options = provider.GetRequiredService<IOptionsMonitor<RegistryOptions>>();
+
+        Assert.That(edge, Is.Not.SameAs(core));
+        Assert.That(options.Get("edge").RetryPeriod, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(options.Get("core").RetryPeriod, Is.EqualTo(TimeSpan.FromSeconds(2)));
+        Assert.That(provider.GetService<RegistryFactory>(), Is.Null, "no default registry was added");
+    }
+
+    [TestCase("", "RegistryKit:RetryPeriod is 00:00:00; it must be positive.")]
+    [TestCase("edge", "RegistryKit:Registries:edge:RetryPeriod is 00:00:00; it must be positive.")]
+    public void InvalidOptions_FailNamingTheConfigurationKeyAndTheRule(string name, string message)
+    {
+        _services.AddRegistry(name, o =>
+        {
+            o.RetryPeriod = TimeSpan.Zero;
+            o.RetryJitter = 2;
+        }).UseInMemory();
+        using ServiceProvider provider = _services.BuildServiceProvider();
+
+        var exception = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredKeyedService<RegistryFactory>(name));
+
+        Assert.That(exception!.Failures, Has.Member(message));
+        Assert.That(exception.Failures, Has.Some.Contains(":RetryJitter is 2; it must be from 0 to 1."), "every bad setting is named, not only the first");
+    }
+
+    [Test]
+    public void AddTransport_AnotherFactoryForTheSameScheme_ThrowsWithTheFix()
+    {
+        IRegistryBuilder builder = _services.AddRegistry().UseInMemory();
+
+        var exception = Assert.Throws<InvalidOperationException>(() => builder.AddTransport<OtherMemoryTransportFactory>("memory"));
+
+        Assert.That(exception!.Message, Does.Contain("already has a transport for 'memory'").And.Contain("one transport per scheme"));
+    }
+
+    [TestCase("memory://")]
+    [TestCase("9etcd")]
+    [TestCase("my scheme")]
+    public void AddTransport_NotAScheme_ThrowsNamingTheParameter(string scheme)
+    {
+        IRegistryBuilder builder = _services.AddRegistry();
+
+        var exception = Assert.Throws<ArgumentException>(() => builder.AddTransport(scheme, new OtherMemoryTransportFactory()));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("scheme"));
+        Assert.That(exception.Message, Does.Contain("such as 'memory' or 'etcd'"));
+    }
+
+    [Test]
+    public void Registry_WithoutATransport_FailsWithTheFix()
+    {
+        _services.AddRegistry();
+        using ServiceProvider provider = _services.BuildServiceProvider();
+
+        var exception = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<RegistryFactory>());
+
+        Assert.That(exception!.Message, Does.Contain("has no transport").And.Contain("UseInMemory()"));
+    }
+
+    [Test]
+    public async Task DisposingTheContainer_DeregistersWhatItsRegistriesRegistered()
+    {
+        var server = new InMemoryRegistryServer(_time);
+        _services.AddSingleton(server);
+        _services.AddRegistry(NoCache).UseInMemory();
+        await using (ServiceProvider provider = _services.BuildServiceProvider())
+        {
+            IRegistry registry = await provider.GetRequiredService<RegistryFactory>().GetRegistryAsync(s_registry);
+            await registry.RegisterAsync(s_provider);
+        }
+
+        await using var observer = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], new RegistryOptions { CacheEnabled = false }, _time);
+        IRegistry other = await observer.GetRegistryAsync(s_registry);
+        Assert.That(await other.LookupAsync(s_consumer), Is.Empty, "the app's registration went with the container");
+        server.Dispose();
+    }
+
+    private static void NoCache(RegistryOptions options) => options.CacheEnabled = false;
+
+    private sealed class OtherMemoryTransportFactory : IRegistryTransportFactory
+    {
+        public IRegistryTransport CreateTransport(ServiceUrl registryUrl) => throw new NotSupportedException();
+    }
+}
