@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,9 @@ namespace RegistryKit;
 /// <item>Calling <c>AddRegistry</c> again for a name is harmless: later calls only add their configuration.</item>
 /// <item>The <see cref="TimeProvider"/> and the one shared <see cref="HashedWheelTimer"/> come from the container:
 /// <see cref="TimeProvider.System"/> and a wheel on it, unless the app registered its own first.</item>
+/// <item>Options are bound from the app's configuration when the container has an <see cref="IConfiguration"/>: section
+/// <c>RegistryKit</c> for the default registry, <c>RegistryKit:Registries:{name}</c> for a named one. Code given to
+/// <c>AddRegistry</c> runs after, so it wins.</item>
 /// <item>Options are validated when first built and, with a host, at start-up (<c>ValidateOnStart</c>); a failure
 /// names each bad setting by its configuration key, such as <c>RegistryKit:RetryPeriod</c> or
 /// <c>RegistryKit:Registries:{name}:RetryPeriod</c>, and the rule it breaks.</item>
@@ -47,19 +51,22 @@ public static class RegistryServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>());
 
         OptionsBuilder<RegistryOptions> options = services.AddOptions<RegistryOptions>(name);
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
         if (!services.Any(d => d.ServiceType == typeof(RegistryFactory) && Equals(d.ServiceKey, name)))
         {
+            // Configuration first, once per name, so that code (configure) wins over configuration.
+            services.AddSingleton<IConfigureOptions<RegistryOptions>>(sp => new ConfigureNamedOptions<RegistryOptions>(
+                name, o => BindFromConfiguration(sp.GetService<IConfiguration>(), name, o)));
             options.ValidateOnStart();
             services.AddKeyedSingleton(name, static (sp, key) => CreateFactory(sp, (string)key!));
             if (name == Options.DefaultName)
             {
                 services.TryAddSingleton(static sp => sp.GetRequiredKeyedService<RegistryFactory>(Options.DefaultName));
             }
+        }
+
+        if (configure is not null)
+        {
+            options.Configure(configure);
         }
 
         return new RegistryBuilder(services, name);
@@ -149,6 +156,10 @@ public static class RegistryServiceCollectionExtensions
             services.GetService<ILoggerFactory>(),
             services.GetServices<IRegistryServiceListener>());
     }
+
+    /// <summary>Binds the registry's section (<c>RegistryKit</c>, or <c>RegistryKit:Registries:{name}</c>) when the app has configuration.</summary>
+    private static void BindFromConfiguration(IConfiguration? configuration, string name, RegistryOptions options) =>
+        configuration?.GetSection(RegistryOptionsValidator.SectionOf(name)).Bind(options);
 
     private static string Describe(string name) => name.Length == 0 ? "(the default one)" : $"'{name}'";
 

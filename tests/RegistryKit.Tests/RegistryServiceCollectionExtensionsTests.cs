@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RegistryKit.InMemory;
@@ -112,6 +113,53 @@ public class RegistryServiceCollectionExtensionsTests
     }
 
     [Test]
+    public void Configuration_BindsTheSectionOfEachRegistry()
+    {
+        AddConfiguration(new()
+        {
+            ["RegistryKit:RetryPeriod"] = "00:00:07",
+            ["RegistryKit:Check"] = "false",
+            ["RegistryKit:Registries:edge:RetryPeriod"] = "00:00:03",
+            ["RegistryKit:Registries:edge:EmptyProtection"] = "true",
+        });
+        _services.AddRegistry().UseInMemory();
+        _services.AddRegistry("edge").UseInMemory();
+        using ServiceProvider provider = _services.BuildServiceProvider();
+        IOptionsMonitor<RegistryOptions> options = provider.GetRequiredService<IOptionsMonitor<RegistryOptions>>();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.Get(Options.DefaultName).RetryPeriod, Is.EqualTo(TimeSpan.FromSeconds(7)));
+            Assert.That(options.Get(Options.DefaultName).Check, Is.False);
+            Assert.That(options.Get("edge").RetryPeriod, Is.EqualTo(TimeSpan.FromSeconds(3)));
+            Assert.That(options.Get("edge").EmptyProtection, Is.True);
+            Assert.That(options.Get("edge").Check, Is.EqualTo(new RegistryOptions().Check), "a named registry does not inherit the default's section");
+        });
+    }
+
+    [Test]
+    public void Configuration_CodeGivenToAddRegistryWins()
+    {
+        AddConfiguration(new() { ["RegistryKit:RetryPeriod"] = "00:00:07" });
+        _services.AddRegistry(o => o.RetryPeriod = TimeSpan.FromSeconds(9)).UseInMemory();
+        using ServiceProvider provider = _services.BuildServiceProvider();
+
+        Assert.That(provider.GetRequiredService<IOptions<RegistryOptions>>().Value.RetryPeriod, Is.EqualTo(TimeSpan.FromSeconds(9)));
+    }
+
+    [Test]
+    public void Configuration_OutOfRange_FailsNamingTheKey()
+    {
+        AddConfiguration(new() { ["RegistryKit:Registries:edge:MaxConcurrentRetries"] = "0" });
+        _services.AddRegistry("edge").UseInMemory();
+        using ServiceProvider provider = _services.BuildServiceProvider();
+
+        var exception = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredKeyedService<RegistryFactory>("edge"));
+
+        Assert.That(exception!.Failures, Is.EqualTo(new[] { "RegistryKit:Registries:edge:MaxConcurrentRetries is 0; it must be positive." }));
+    }
+
+    [Test]
     public void AddTransport_AnotherFactoryForTheSameScheme_ThrowsWithTheFix()
     {
         IRegistryBuilder builder = _services.AddRegistry().UseInMemory();
@@ -164,6 +212,9 @@ public class RegistryServiceCollectionExtensionsTests
     }
 
     private static void NoCache(RegistryOptions options) => options.CacheEnabled = false;
+
+    private void AddConfiguration(Dictionary<string, string?> values) =>
+        _services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
 
     private sealed class OtherMemoryTransportFactory : IRegistryTransportFactory
     {
