@@ -26,7 +26,7 @@ namespace RegistryKit;
 /// <see cref="DestroyAllAsync"/> the factory hands out a harmless registry that does nothing.
 /// </para>
 /// </remarks>
-public sealed partial class RegistryFactory : IAsyncDisposable
+public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
 {
     private readonly Dictionary<string, IRegistryTransportFactory> _transports;
     private readonly ConcurrentDictionary<string, IRegistry> _registries = new(StringComparer.Ordinal);
@@ -224,6 +224,13 @@ public sealed partial class RegistryFactory : IAsyncDisposable
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => DestroyAllAsync();
+
+    /// <summary>
+    /// Does what <see cref="DestroyAllAsync"/> does, blocking until it is done (each registry's shutdown is bounded by
+    /// <see cref="RegistryOptions.ShutdownTimeout"/>), for a container disposed synchronously. Prefer
+    /// <see cref="DisposeAsync"/>.
+    /// </summary>
+    public void Dispose() => DestroyAllAsync().AsTask().GetAwaiter().GetResult();
 
     private RegistryCacheStore? CreateCache(ServiceUrl registryUrl)
     {

@@ -18,10 +18,11 @@ namespace RegistryKit;
 /// <see cref="Options.DefaultName"/>, and its factory can also be resolved without a key.</item>
 /// <item>Calling <c>AddRegistry</c> again for a name is harmless: later calls only add their configuration.</item>
 /// <item>The <see cref="TimeProvider"/> and the one shared <see cref="HashedWheelTimer"/> come from the container:
-/// <see cref="TimeProvider.System"/> and a wheel on it, unless the app registered its own first.</item>
+/// <see cref="TimeProvider.System"/> and a wheel (with default settings) on it, unless the app registers its own.</item>
 /// <item>Options are bound from the app's configuration when the container has an <see cref="IConfiguration"/>: section
 /// <c>RegistryKit</c> for the default registry, <c>RegistryKit:Registries:{name}</c> for a named one. Code given to
-/// <c>AddRegistry</c> runs after, so it wins.</item>
+/// <c>AddRegistry</c> runs after, so it wins. Options are read once, when the registry's factory is built; a
+/// configuration reload does not change a running registry.</item>
 /// <item>Options are validated when first built and, with a host, at start-up (<c>ValidateOnStart</c>); a failure
 /// names each bad setting by its configuration key, such as <c>RegistryKit:RetryPeriod</c> or
 /// <c>RegistryKit:Registries:{name}:RetryPeriod</c>, and the rule it breaks.</item>
@@ -44,15 +45,16 @@ public static class RegistryServiceCollectionExtensions
     public static IRegistryBuilder AddRegistry(this IServiceCollection services, string name, Action<RegistryOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(name);
+        ValidateName(services, name);
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(static sp => new HashedWheelTimer(sp.GetRequiredService<TimeProvider>(), logger: sp.GetService<ILogger<HashedWheelTimer>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>());
 
         OptionsBuilder<RegistryOptions> options = services.AddOptions<RegistryOptions>(name);
-        if (!services.Any(d => d.ServiceType == typeof(RegistryFactory) && Equals(d.ServiceKey, name)))
+        if (!services.Any(d => d.ServiceType == typeof(RegistryName) && d.ImplementationInstance is RegistryName r && r.Name == name))
         {
+            services.AddSingleton(new RegistryName(name));
             // Configuration first, once per name, so that code (configure) wins over configuration.
             services.AddSingleton<IConfigureOptions<RegistryOptions>>(sp => new ConfigureNamedOptions<RegistryOptions>(
                 name, o => BindFromConfiguration(sp.GetService<IConfiguration>(), name, o)));
@@ -87,7 +89,7 @@ public static class RegistryServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton<TFactory>();
-        return AddTransport(builder, scheme, typeof(TFactory), static sp => sp.GetRequiredService<TFactory>());
+        return AddTransport(builder, new RegistryTransportRegistration(builder.Name, scheme, typeof(TFactory), null, static sp => sp.GetRequiredService<TFactory>()));
     }
 
     /// <summary>Adds a transport to the registry for addresses with <paramref name="scheme"/>.</summary>
@@ -101,27 +103,54 @@ public static class RegistryServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(factory);
-        return AddTransport(builder, scheme, factory.GetType(), _ => factory);
+        return AddTransport(builder, new RegistryTransportRegistration(builder.Name, scheme, factory.GetType(), factory, _ => factory));
     }
 
-    private static IRegistryBuilder AddTransport(IRegistryBuilder builder, string scheme, Type factoryType, Func<IServiceProvider, IRegistryTransportFactory> create)
+    private static IRegistryBuilder AddTransport(IRegistryBuilder builder, RegistryTransportRegistration added)
     {
-        ValidateScheme(scheme);
+        ValidateScheme(added.Scheme);
         RegistryTransportRegistration? existing = builder.Services
             .Select(d => d.ServiceType == typeof(RegistryTransportRegistration) ? d.ImplementationInstance as RegistryTransportRegistration : null)
-            .FirstOrDefault(r => r is not null && r.RegistryName == builder.Name && string.Equals(r.Scheme, scheme, StringComparison.OrdinalIgnoreCase));
+            .FirstOrDefault(r => r is not null && r.RegistryName == builder.Name && string.Equals(r.Scheme, added.Scheme, StringComparison.OrdinalIgnoreCase));
         if (existing is not null)
         {
-            // Adding the same transport twice (UseInMemory() in two places) is harmless; two transports for one scheme are not.
-            return existing.FactoryType == factoryType
+            // Adding the same transport twice (UseInMemory() in two places) is harmless; two transports for one scheme
+            // are not, even two instances of one type (say, etcd factories for two clusters).
+            return existing.IsSameAs(added)
                 ? builder
                 : throw new InvalidOperationException(
-                    $"The registry {Describe(builder.Name)} already has a transport for '{scheme}' ({existing.FactoryType.Name}); it cannot also use {factoryType.Name}. " +
-                    "Add one transport per scheme, or add the other one to a registry of another name.");
+                    $"The registry {Describe(builder.Name)} already has a transport for '{added.Scheme}' ({existing.FactoryType.Name}); it cannot also use another " +
+                    $"{added.FactoryType.Name}. Add one transport per scheme, or add the other one to a registry of another name.");
         }
 
-        builder.Services.AddSingleton(new RegistryTransportRegistration(builder.Name, scheme, factoryType, create));
+        builder.Services.AddSingleton(added);
         return builder;
+    }
+
+    /// <summary>
+    /// A registry's name is a configuration key segment and a service key: not blank, no ':' (it would nest sections),
+    /// and not a case variant of another registry's name (configuration keys ignore case, so both would bind one section).
+    /// </summary>
+    private static void ValidateName(IServiceCollection services, string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length > 0 && (string.IsNullOrWhiteSpace(name) || name.Contains(':', StringComparison.Ordinal)))
+        {
+            throw new ArgumentException(
+                $"'{Internal.UntrustedText.Quote(name)}' cannot name a registry: it becomes the configuration section RegistryKit:Registries:{{name}}. " +
+                "Use a name without ':' that is not blank, such as 'edge', or omit it for the default registry.",
+                nameof(name));
+        }
+
+        string? clash = services
+            .Select(d => d.ServiceType == typeof(RegistryName) ? (d.ImplementationInstance as RegistryName)?.Name : null)
+            .FirstOrDefault(other => other is not null && other != name && string.Equals(other, name, StringComparison.OrdinalIgnoreCase));
+        if (clash is not null)
+        {
+            throw new ArgumentException(
+                $"The registry '{name}' differs from the registry '{clash}' only by case, and configuration keys ignore case, so both would read one section. Use one spelling.",
+                nameof(name));
+        }
     }
 
     private static void ValidateScheme(string scheme)
@@ -138,15 +167,8 @@ public static class RegistryServiceCollectionExtensions
 
     private static RegistryFactory CreateFactory(IServiceProvider services, string name)
     {
+        // Validated by RegistryOptionsValidator: a bad setting, or no transport, throws OptionsValidationException.
         RegistryTransportRegistration[] registrations = [.. services.GetServices<RegistryTransportRegistration>().Where(r => r.RegistryName == name)];
-        if (registrations.Length == 0)
-        {
-            throw new InvalidOperationException(
-                $"The registry {Describe(name)} has no transport. Add one where it is added, such as services.AddRegistry().UseInMemory() " +
-                "or .AddTransport<MyTransportFactory>(\"my-scheme\").");
-        }
-
-        // Validated by RegistryOptionsValidator: a bad setting throws OptionsValidationException naming its configuration key.
         RegistryOptions options = services.GetRequiredService<IOptionsMonitor<RegistryOptions>>().Get(name);
         return new RegistryFactory(
             registrations.Select(r => KeyValuePair.Create(r.Scheme, r.Create(services))),

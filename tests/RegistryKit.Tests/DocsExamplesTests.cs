@@ -143,7 +143,7 @@ public class DocsExamplesTests
     {
         var services = new ServiceCollection();
 
-        services.AddRegistry(options => options.RetryPeriod = TimeSpan.FromSeconds(5))
+        services.AddRegistry(options => options.RetryPeriod = TimeSpan.FromSeconds(10))
                 .UseInMemory();                                        // memory:// from one in-process server
         services.AddRegistry("edge").AddTransport<MyTransportFactory>("my-scheme");
 
@@ -152,6 +152,7 @@ public class DocsExamplesTests
         RegistryFactory edge = provider.GetRequiredKeyedService<RegistryFactory>("edge");   // a named one
 
         Assert.That(factory.Schemes, Is.EqualTo(new[] { "memory" }));
+        Assert.That(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<RegistryOptions>>().Value.RetryPeriod, Is.EqualTo(TimeSpan.FromSeconds(10)));
         Assert.That(edge.Schemes, Is.EqualTo(new[] { "my-scheme" }));
     }
 

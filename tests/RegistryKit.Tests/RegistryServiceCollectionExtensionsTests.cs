@@ -41,19 +41,26 @@ public class RegistryServiceCollectionExtensionsTests
     }
 
     [Test]
-    public void TimeProviderAndWheel_ComeFromTheContainer_OneWheelForAll()
+    public async Task TimeProviderAndWheel_ComeFromTheContainer_OneWheelForAll()
     {
         _services.AddRegistry(NoCache).UseInMemory();
         _services.AddRegistry("other", NoCache).UseInMemory();
-        using ServiceProvider provider = _services.BuildServiceProvider();
+        await using ServiceProvider provider = _services.BuildServiceProvider();
         HashedWheelTimer wheel = provider.GetRequiredService<HashedWheelTimer>();
         bool fired = false;
-
         wheel.NewTimeout(_ => fired = true, TimeSpan.FromSeconds(5));
         _time.Advance(TimeSpan.FromSeconds(5));
-
         Assert.That(fired, Is.True, "the wheel runs on the container's (virtual) clock");
-        Assert.That(provider.GetRequiredService<HashedWheelTimer>(), Is.SameAs(wheel));
+
+        // Each registry's session heartbeats go on that one wheel, not on a wheel of its own.
+        IRegistry first = await provider.GetRequiredService<RegistryFactory>().GetRegistryAsync(s_registry);
+        await first.RegisterAsync(s_provider);
+        long afterFirst = wheel.PendingTimeouts;
+        IRegistry second = await provider.GetRequiredKeyedService<RegistryFactory>("other").GetRegistryAsync(s_registry);
+        await second.RegisterAsync(s_provider);
+
+        Assert.That(afterFirst, Is.Positive);
+        Assert.That(wheel.PendingTimeouts, Is.GreaterThan(afterFirst));
     }
 
     [Test]
@@ -183,14 +190,72 @@ public class RegistryServiceCollectionExtensionsTests
     }
 
     [Test]
-    public void Registry_WithoutATransport_FailsWithTheFix()
+    public void Registry_WithoutATransport_FailsAtStartUpWithTheFix()
     {
-        _services.AddRegistry();
+        _services.AddRegistry("edge");
         using ServiceProvider provider = _services.BuildServiceProvider();
 
-        var exception = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<RegistryFactory>());
+        var exception = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
-        Assert.That(exception!.Message, Does.Contain("has no transport").And.Contain("UseInMemory()"));
+        Assert.That(exception!.Message, Does.Contain("The registry 'edge' has no transport").And.Contain("UseInMemory()"));
+    }
+
+    [Test]
+    public void InvalidOptions_FailAtStartUp_ValidateOnStart()
+    {
+        _services.AddRegistry("edge", o => o.RetryPeriod = TimeSpan.Zero).UseInMemory();
+        using ServiceProvider provider = _services.BuildServiceProvider();
+
+        var exception = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.That(exception!.Failures, Has.Member("RegistryKit:Registries:edge:RetryPeriod is 00:00:00; it must be positive."));
+    }
+
+    [Test]
+    public void AddTransport_TwoInstancesOfOneTypeForOneScheme_Throws_TheSameInstanceTwiceDoesNot()
+    {
+        var first = new OtherMemoryTransportFactory();
+        IRegistryBuilder builder = _services.AddRegistry().AddTransport("memory", first).AddTransport("memory", first);
+
+        var exception = Assert.Throws<InvalidOperationException>(() => builder.AddTransport("memory", new OtherMemoryTransportFactory()));
+
+        Assert.That(exception!.Message, Does.Contain("already has a transport for 'memory'"));
+    }
+
+    [TestCase(" ")]
+    [TestCase("a:b")]
+    public void AddRegistry_NameThatCannotBeASection_ThrowsNamingIt(string name)
+    {
+        var exception = Assert.Throws<ArgumentException>(() => _services.AddRegistry(name));
+
+        Assert.That(exception!.ParamName, Is.EqualTo("name"));
+        Assert.That(exception.Message, Does.Contain("RegistryKit:Registries:{name}"));
+    }
+
+    [Test]
+    public void AddRegistry_NamesThatDifferOnlyByCase_Throw()
+    {
+        _services.AddRegistry("edge").UseInMemory();
+
+        var exception = Assert.Throws<ArgumentException>(() => _services.AddRegistry("Edge"));
+
+        Assert.That(exception!.Message, Does.Contain("only by case"));
+    }
+
+    [Test]
+    public async Task DisposingTheContainerSynchronously_AlsoDeregisters()
+    {
+        var server = new InMemoryRegistryServer(_time);
+        _services.AddSingleton(server);
+        _services.AddRegistry(NoCache).UseInMemory();
+        using (ServiceProvider provider = _services.BuildServiceProvider())
+        {
+            IRegistry registry = await provider.GetRequiredService<RegistryFactory>().GetRegistryAsync(s_registry);
+            await registry.RegisterAsync(s_provider);
+        }
+
+        Assert.That(server.SessionCount, Is.Zero);
+        server.Dispose();
     }
 
     [Test]

@@ -7,7 +7,8 @@ namespace RegistryKit.Registry;
 /// configuration key (<c>RegistryKit:RetryPeriod</c>, or <c>RegistryKit:Registries:{name}:RetryPeriod</c> for a named
 /// registry) and the rule it breaks.
 /// </summary>
-internal sealed class RegistryOptionsValidator : IValidateOptions<RegistryOptions>
+/// <remarks>A registry added without a transport fails here too, so that <c>ValidateOnStart</c> reports it at start-up.</remarks>
+internal sealed class RegistryOptionsValidator(IEnumerable<RegistryName> registries, IEnumerable<RegistryTransportRegistration> transports) : IValidateOptions<RegistryOptions>
 {
     /// <summary>The configuration section of the default registry.</summary>
     public const string Section = "RegistryKit";
@@ -20,7 +21,25 @@ internal sealed class RegistryOptionsValidator : IValidateOptions<RegistryOption
     {
         ArgumentNullException.ThrowIfNull(options);
         string section = SectionOf(name);
-        string[] failures = [.. options.Failures().Select(f => $"{section}:{f.Name} is {f.Value ?? "null"}; it {f.Rule}.")];
-        return failures.Length == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        List<string> failures = [.. options.Failures().Select(f => $"{section}:{f.Name} is {Show(f.Value)}; it {f.Rule}.")];
+        string registry = name ?? Options.DefaultName;
+        if (registries.Any(r => r.Name == registry) && !transports.Any(t => t.RegistryName == registry))
+        {
+            failures.Add(NoTransport(registry));
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>The message for a registry added without a transport.</summary>
+    public static string NoTransport(string name) =>
+        $"The registry {(name.Length == 0 ? "(the default one)" : $"'{name}'")} has no transport. Add one where it is added, such as " +
+        "services.AddRegistry().UseInMemory() or .AddTransport<MyTransportFactory>(\"my-scheme\").";
+
+    private static string Show(object? value) => value switch
+    {
+        null => "null",
+        string text => $"'{Internal.UntrustedText.Quote(text)}'",
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!,
+    };
 }
