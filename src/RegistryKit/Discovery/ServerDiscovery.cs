@@ -52,8 +52,7 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
     private string? _current;
     private int _failedRounds;
     private long _skippedRounds;
-    private Task _inFlight = Task.CompletedTask;
-    private bool _roundInFlight;
+    private Task _inFlight = Task.CompletedTask;  // start-up or the round running, or the last one (completed)
     private WheelTimeout _nextRound;
     private long _nextRoundDue;
 
@@ -225,7 +224,6 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
             }
 
             _started = true;
-            _roundInFlight = true;
             _inFlight = done.Task;
         }
 
@@ -306,7 +304,8 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
         {
             lock (_lock)
             {
-                _roundInFlight = false;
+                // Completed under the lock (its continuations run elsewhere), so OnRoundDue never sees a finished round as running.
+                done.TrySetResult();
                 if (!started)
                 {
                     _stopped = true;
@@ -317,8 +316,6 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
                     _nextRound = _timer.NewTimeout(_roundTask, _options.DiscoveryInterval);
                 }
             }
-
-            done.TrySetResult();
         }
     }
 
@@ -336,13 +333,12 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
             }
 
             _nextRound = _timer.NewTimeout(_roundTask, FixedRate.Next(ref _nextRoundDue, _options.DiscoveryInterval.Ticks, ElapsedTicks()));
-            if (_roundInFlight)
+            if (!_inFlight.IsCompleted)
             {
                 _skippedRounds++;
                 return;
             }
 
-            _roundInFlight = true;
             done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _inFlight = done.Task;
             appId = _appId;
@@ -395,10 +391,8 @@ public sealed partial class ServerDiscovery : IAsyncDisposable
         {
             lock (_lock)
             {
-                _roundInFlight = false;
+                done.TrySetResult();
             }
-
-            done.TrySetResult();
         }
     }
 

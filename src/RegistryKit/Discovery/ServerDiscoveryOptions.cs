@@ -1,3 +1,5 @@
+using RegistryKit.Internal;
+
 namespace RegistryKit.Discovery;
 
 /// <summary>Settings of a <see cref="ServerDiscovery"/>; every number is PowerJob's by default.</summary>
@@ -41,19 +43,11 @@ public sealed class ServerDiscoveryOptions
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
     {
-        Require(AssertAttempts is >= 1 and <= 100, nameof(AssertAttempts), AssertAttempts, "must be from 1 to 100");
-        Require(AssertRetryDelay >= TimeSpan.Zero && AssertRetryDelay <= TimeSpan.FromMinutes(1), nameof(AssertRetryDelay), AssertRetryDelay, "must be from zero to one minute");
-        Require(CallTimeout > TimeSpan.Zero, nameof(CallTimeout), CallTimeout, "must be positive");
-        Require(DiscoveryInterval > TimeSpan.Zero, nameof(DiscoveryInterval), DiscoveryInterval, "must be positive");
-        Require(CallTimeout < DiscoveryInterval, nameof(CallTimeout), CallTimeout, "must be below DiscoveryInterval, so that a round can finish before the next is due");
-        Require(LostAfterFailedRounds > 0, nameof(LostAfterFailedRounds), LostAfterFailedRounds, "must be positive");
-
-        static void Require(bool condition, string name, object value, string rule)
-        {
-            if (!condition)
-            {
-                throw new ArgumentOutOfRangeException(name, value, $"ServerDiscoveryOptions.{name} is {value}; it {rule}.");
-            }
-        }
+        OptionsGuard.Require(nameof(ServerDiscoveryOptions), AssertAttempts is >= 1 and <= 100, nameof(AssertAttempts), AssertAttempts, "must be from 1 to 100");
+        OptionsGuard.Require(nameof(ServerDiscoveryOptions), AssertRetryDelay >= TimeSpan.Zero && AssertRetryDelay <= TimeSpan.FromMinutes(1), nameof(AssertRetryDelay), AssertRetryDelay, "must be from zero to one minute");
+        OptionsGuard.Require(nameof(ServerDiscoveryOptions), CallTimeout > TimeSpan.Zero, nameof(CallTimeout), CallTimeout, "must be positive");
+        OptionsGuard.Require(nameof(ServerDiscoveryOptions), DiscoveryInterval > TimeSpan.Zero, nameof(DiscoveryInterval), DiscoveryInterval, "must be positive");
+        OptionsGuard.Require(nameof(ServerDiscoveryOptions), CallTimeout < DiscoveryInterval, nameof(CallTimeout), CallTimeout, "must be below DiscoveryInterval, so that a round can finish before the next is due");
+        OptionsGuard.Require(nameof(ServerDiscoveryOptions), LostAfterFailedRounds > 0, nameof(LostAfterFailedRounds), LostAfterFailedRounds, "must be positive");
     }
 }

@@ -11,18 +11,6 @@ internal sealed class OperationTracker
     private bool _closed;
     private TaskCompletionSource? _drained;
 
-    /// <summary>Gets how many operations are running.</summary>
-    public int Running
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _running;
-            }
-        }
-    }
-
     /// <summary>Starts an operation; <see langword="false"/> once closed, and the operation must not run.</summary>
     public bool TryEnter()
     {

@@ -1,3 +1,5 @@
+using RegistryKit.Internal;
+
 namespace RegistryKit.Masters;
 
 /// <summary>Settings of a <see cref="MultiMasterRegistration"/>; every number is Spark's by default.</summary>
@@ -45,21 +47,13 @@ public sealed class MultiMasterOptions
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
     {
-        Require(WorkerTimeout >= TimeSpan.FromSeconds(1), nameof(WorkerTimeout), WorkerTimeout, "must be at least one second");
-        Require(InitialRetryInterval >= TimeSpan.FromSeconds(1), nameof(InitialRetryInterval), InitialRetryInterval, "must be at least one second");
-        Require(ProlongedRetryInterval >= InitialRetryInterval, nameof(ProlongedRetryInterval), ProlongedRetryInterval, "must not be below InitialRetryInterval");
-        Require(TotalRetries > 0, nameof(TotalRetries), TotalRetries, "must be positive");
-        Require(InitialRetries >= 0 && InitialRetries <= TotalRetries, nameof(InitialRetries), InitialRetries, "must be from 0 to TotalRetries");
-        Require(FuzzFactor is null or (>= 0.5 and < 1.5), nameof(FuzzFactor), FuzzFactor, "must be at least 0.5 and below 1.5, or null for a random one per process");
-        Require(MaxParallelRegistrations > 0, nameof(MaxParallelRegistrations), MaxParallelRegistrations, "must be positive");
-        Require(HeartbeatFailureThreshold > 0, nameof(HeartbeatFailureThreshold), HeartbeatFailureThreshold, "must be positive");
-
-        static void Require(bool condition, string name, object? value, string rule)
-        {
-            if (!condition)
-            {
-                throw new ArgumentOutOfRangeException(name, value, $"MultiMasterOptions.{name} is {value ?? "null"}; it {rule}.");
-            }
-        }
+        OptionsGuard.Require(nameof(MultiMasterOptions), WorkerTimeout >= TimeSpan.FromSeconds(1), nameof(WorkerTimeout), WorkerTimeout, "must be at least one second");
+        OptionsGuard.Require(nameof(MultiMasterOptions), InitialRetryInterval >= TimeSpan.FromSeconds(1), nameof(InitialRetryInterval), InitialRetryInterval, "must be at least one second");
+        OptionsGuard.Require(nameof(MultiMasterOptions), ProlongedRetryInterval >= InitialRetryInterval, nameof(ProlongedRetryInterval), ProlongedRetryInterval, "must not be below InitialRetryInterval");
+        OptionsGuard.Require(nameof(MultiMasterOptions), TotalRetries > 0, nameof(TotalRetries), TotalRetries, "must be positive");
+        OptionsGuard.Require(nameof(MultiMasterOptions), InitialRetries >= 0 && InitialRetries <= TotalRetries, nameof(InitialRetries), InitialRetries, "must be from 0 to TotalRetries");
+        OptionsGuard.Require(nameof(MultiMasterOptions), FuzzFactor is null or (>= 0.5 and < 1.5), nameof(FuzzFactor), FuzzFactor, "must be at least 0.5 and below 1.5, or null for a random one per process");
+        OptionsGuard.Require(nameof(MultiMasterOptions), MaxParallelRegistrations > 0, nameof(MaxParallelRegistrations), MaxParallelRegistrations, "must be positive");
+        OptionsGuard.Require(nameof(MultiMasterOptions), HeartbeatFailureThreshold > 0, nameof(HeartbeatFailureThreshold), HeartbeatFailureThreshold, "must be positive");
     }
 }

@@ -1,3 +1,5 @@
+using RegistryKit.Internal;
+
 namespace RegistryKit.Registration;
 
 /// <summary>Settings of a <see cref="RetryingRegistration{TGateway, TSuccess, TRejection}"/>.</summary>
@@ -23,17 +25,9 @@ public sealed class RetryingRegistrationOptions
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
     {
-        Require(InitialTimeout > TimeSpan.Zero, nameof(InitialTimeout), InitialTimeout, "must be positive");
-        Require(MaxTimeout >= InitialTimeout, nameof(MaxTimeout), MaxTimeout, $"must not be below InitialTimeout ({InitialTimeout})");
-        Require(ErrorDelay > TimeSpan.Zero, nameof(ErrorDelay), ErrorDelay, "must be positive");
-        Require(RefusedDelay > TimeSpan.Zero, nameof(RefusedDelay), RefusedDelay, "must be positive");
-
-        static void Require(bool condition, string name, TimeSpan value, string rule)
-        {
-            if (!condition)
-            {
-                throw new ArgumentOutOfRangeException(name, value, $"RetryingRegistrationOptions.{name} is {value}; it {rule}.");
-            }
-        }
+        OptionsGuard.Require(nameof(RetryingRegistrationOptions), InitialTimeout > TimeSpan.Zero, nameof(InitialTimeout), InitialTimeout, "must be positive");
+        OptionsGuard.Require(nameof(RetryingRegistrationOptions), MaxTimeout >= InitialTimeout, nameof(MaxTimeout), MaxTimeout, $"must not be below InitialTimeout ({InitialTimeout})");
+        OptionsGuard.Require(nameof(RetryingRegistrationOptions), ErrorDelay > TimeSpan.Zero, nameof(ErrorDelay), ErrorDelay, "must be positive");
+        OptionsGuard.Require(nameof(RetryingRegistrationOptions), RefusedDelay > TimeSpan.Zero, nameof(RefusedDelay), RefusedDelay, "must be positive");
     }
 }

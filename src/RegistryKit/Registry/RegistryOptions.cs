@@ -1,3 +1,5 @@
+using RegistryKit.Internal;
+
 namespace RegistryKit.Registry;
 
 /// <summary>Settings of a registry client.</summary>
@@ -65,7 +67,7 @@ public sealed class RegistryOptions
     {
         foreach ((string name, object? value, string rule) in Failures())
         {
-            throw new ArgumentOutOfRangeException(name, value, $"RegistryOptions.{name} is {value ?? "null"}; it {rule}.");
+            OptionsGuard.Throw(nameof(RegistryOptions), name, value, rule);
         }
     }
 

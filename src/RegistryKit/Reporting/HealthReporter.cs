@@ -43,8 +43,7 @@ public sealed partial class HealthReporter : IAsyncDisposable
     private HealthReport? _latest;
     private bool _started;
     private bool _stopped;
-    private bool _sending;
-    private TaskCompletionSource? _sendDone;
+    private TaskCompletionSource? _sendDone;  // set while a send runs: one at a time
     private long _sequence;
     private WheelTimeout _next;
     private long _nextDue;
@@ -211,7 +210,7 @@ public sealed partial class HealthReporter : IAsyncDisposable
                 return;
             }
 
-            if (_sending)
+            if (_sendDone is not null)
             {
                 long skipped = Interlocked.Increment(ref _sendsSkipped);
                 LogSendSkipped(_logger, sequence, skipped);
@@ -219,7 +218,6 @@ public sealed partial class HealthReporter : IAsyncDisposable
             }
 
             // Taken under the lock, with the slot: dispose then always sees the send it has to wait for.
-            _sending = true;
             _sendDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
@@ -289,8 +287,8 @@ public sealed partial class HealthReporter : IAsyncDisposable
             TaskCompletionSource? done;
             lock (_lock)
             {
-                _sending = false;
                 done = _sendDone;
+                _sendDone = null;
             }
 
             done?.TrySetResult();

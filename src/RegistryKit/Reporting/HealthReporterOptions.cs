@@ -1,3 +1,5 @@
+using RegistryKit.Internal;
+
 namespace RegistryKit.Reporting;
 
 /// <summary>Settings of a <see cref="HealthReporter"/>; the default is PowerJob's.</summary>
@@ -11,9 +13,6 @@ public sealed class HealthReporterOptions
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
     {
-        if (ReportInterval <= TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ReportInterval), ReportInterval, $"HealthReporterOptions.{nameof(ReportInterval)} is {ReportInterval}; it must be positive.");
-        }
+        OptionsGuard.Require(nameof(HealthReporterOptions), ReportInterval > TimeSpan.Zero, nameof(ReportInterval), ReportInterval, "must be positive");
     }
 }

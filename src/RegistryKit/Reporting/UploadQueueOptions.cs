@@ -1,3 +1,5 @@
+using RegistryKit.Internal;
+
 namespace RegistryKit.Reporting;
 
 /// <summary>Settings of an <see cref="UploadQueue{T}"/>; every number but the final flush's is PowerJob's by default.</summary>
@@ -30,18 +32,10 @@ public sealed class UploadQueueOptions
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public void Validate()
     {
-        Require(Capacity > 0, nameof(Capacity), Capacity, "must be positive");
-        Require(FlushInterval > TimeSpan.Zero, nameof(FlushInterval), FlushInterval, "must be positive");
-        Require(FlushThreshold >= 0 && FlushThreshold <= Capacity, nameof(FlushThreshold), FlushThreshold, "must be from 0 to Capacity (Capacity turns the early flush off)");
-        Require(BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");
-        Require(FinalFlushTimeout >= TimeSpan.Zero && FinalFlushTimeout <= ReportingDefaults.MaxFinalFlushTimeout, nameof(FinalFlushTimeout), FinalFlushTimeout, "must be from zero to one hour");
-
-        static void Require(bool condition, string name, object value, string rule)
-        {
-            if (!condition)
-            {
-                throw new ArgumentOutOfRangeException(name, value, $"UploadQueueOptions.{name} is {value}; it {rule}.");
-            }
-        }
+        OptionsGuard.Require(nameof(UploadQueueOptions), Capacity > 0, nameof(Capacity), Capacity, "must be positive");
+        OptionsGuard.Require(nameof(UploadQueueOptions), FlushInterval > TimeSpan.Zero, nameof(FlushInterval), FlushInterval, "must be positive");
+        OptionsGuard.Require(nameof(UploadQueueOptions), FlushThreshold >= 0 && FlushThreshold <= Capacity, nameof(FlushThreshold), FlushThreshold, "must be from 0 to Capacity (Capacity turns the early flush off)");
+        OptionsGuard.Require(nameof(UploadQueueOptions), BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");
+        OptionsGuard.Require(nameof(UploadQueueOptions), FinalFlushTimeout >= TimeSpan.Zero && FinalFlushTimeout <= ReportingDefaults.MaxFinalFlushTimeout, nameof(FinalFlushTimeout), FinalFlushTimeout, "must be from zero to one hour");
     }
 }
