@@ -587,7 +587,8 @@ public class ServerDiscoveryTests
 
     private sealed class FakeServers(Func<TimeSpan> clock) : IServerDiscoveryClient
     {
-        private readonly List<(int Count, TaskCompletionSource Done)> _waiters = [];
+        private readonly Lock _lock = new();
+        private readonly CallCounter _counter = new();
         private int _cancelled;
 
         public Dictionary<string, Func<AppAssertion>> AssertAnswers { get; } = [];
@@ -603,20 +604,7 @@ public class ServerDiscoveryTests
 
         public int Cancelled => Volatile.Read(ref _cancelled);
 
-        public Task WaitForCallsAsync(int count)
-        {
-            lock (_waiters)
-            {
-                if (Calls.Count >= count)
-                {
-                    return Task.CompletedTask;
-                }
-
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waiters.Add((count, done));
-                return done.Task.WaitAsync(TestContext.CurrentContext.CancellationToken);
-            }
-        }
+        public Task WaitForCallsAsync(int count) => _counter.WaitForAsync(count);
 
         public ValueTask<AppAssertion> AssertAppAsync(string server, string appName, CancellationToken cancellationToken)
         {
@@ -637,11 +625,12 @@ public class ServerDiscoveryTests
 
         private void Record(string kind, string server, string? current)
         {
-            lock (_waiters)
+            lock (_lock)
             {
                 Calls.Add((kind, server, current, clock()));
-                _waiters.RemoveAll(w => w.Count <= Calls.Count && w.Done.TrySetResult());
             }
+
+            _counter.Increment();
         }
 
         private async ValueTask<T> HangAsync<T>(CancellationToken cancellationToken)

@@ -323,35 +323,24 @@ public partial class MultiMasterRegistrationTests
 
         public List<(string Master, TimeSpan At)> HeartbeatCalls { get; } = [];
 
-        private readonly List<(int Count, TaskCompletionSource Done)> _callWaiters = [];
+        private readonly Lock _lock = new();
+        private readonly CallCounter _registerCalls = new();
         private int _inFlight;
 
         public TaskCompletionSource<MasterRegistrationResponse>? Gate { get; set; }
 
         public int MaxInFlight { get; private set; }
 
-        public Task WaitForRegisterCallsAsync(int count)
-        {
-            lock (_callWaiters)
-            {
-                if (RegisterCalls.Count >= count)
-                {
-                    return Task.CompletedTask;
-                }
-
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _callWaiters.Add((count, done));
-                return done.Task.WaitAsync(TestContext.CurrentContext.CancellationToken);
-            }
-        }
+        public Task WaitForRegisterCallsAsync(int count) => _registerCalls.WaitForAsync(count);
 
         public ValueTask<MasterRegistrationResponse> RegisterAsync(string masterAddress, string workerId, CancellationToken cancellationToken)
         {
-            lock (_callWaiters)
+            lock (_lock)
             {
                 RegisterCalls.Add((masterAddress, clock()));
-                _callWaiters.RemoveAll(w => w.Count <= RegisterCalls.Count && w.Done.TrySetResult());
             }
+
+            _registerCalls.Increment();
 
             OnCall?.Invoke();
             if (RegisterLater.TryGetValue(masterAddress, out Func<CancellationToken, ValueTask<MasterRegistrationResponse>>? later))
@@ -371,7 +360,7 @@ public partial class MultiMasterRegistrationTests
 
         private async ValueTask<MasterRegistrationResponse> GatedAsync(Task<MasterRegistrationResponse> gate)
         {
-            lock (_callWaiters)
+            lock (_lock)
             {
                 MaxInFlight = Math.Max(MaxInFlight, ++_inFlight);
             }
@@ -382,7 +371,7 @@ public partial class MultiMasterRegistrationTests
             }
             finally
             {
-                lock (_callWaiters)
+                lock (_lock)
                 {
                     _inFlight--;
                 }
@@ -393,7 +382,7 @@ public partial class MultiMasterRegistrationTests
 
         public ValueTask<MasterHeartbeatResponse> HeartbeatAsync(string masterAddress, string workerId, HealthReport? report, CancellationToken cancellationToken)
         {
-            lock (_callWaiters)
+            lock (_lock)
             {
                 HeartbeatCalls.Add((masterAddress, clock()));
                 Reports.Add(report);

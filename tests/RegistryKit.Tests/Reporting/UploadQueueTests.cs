@@ -394,7 +394,7 @@ public class UploadQueueTests
         private readonly Lock _lock = new();
         private readonly List<int[]> _calls = [];
         private readonly List<int> _delivered = [];
-        private readonly List<(int Count, TaskCompletionSource Done)> _waiters = [];
+        private readonly CallCounter _counter = new();
         private int _inFlight;
 
         public UploadOutcome Outcome { get; set; } = UploadOutcome.Uploaded;
@@ -432,20 +432,7 @@ public class UploadQueueTests
             }
         }
 
-        public Task WaitForCallsAsync(int count)
-        {
-            lock (_lock)
-            {
-                if (_calls.Count >= count)
-                {
-                    return Task.CompletedTask;
-                }
-
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waiters.Add((count, done));
-                return done.Task.WaitAsync(TestContext.CurrentContext.CancellationToken);
-            }
-        }
+        public Task WaitForCallsAsync(int count) => _counter.WaitForAsync(count);
 
         public async ValueTask<UploadOutcome> UploadAsync(IReadOnlyList<int> batch, CancellationToken cancellationToken)
         {
@@ -454,8 +441,9 @@ public class UploadQueueTests
                 _calls.Add([.. batch]);
                 Tokens.Add(cancellationToken);
                 MaxInFlight = Math.Max(MaxInFlight, ++_inFlight);
-                _waiters.RemoveAll(w => w.Count <= _calls.Count && w.Done.TrySetResult());
             }
+
+            _counter.Increment();
 
             try
             {
