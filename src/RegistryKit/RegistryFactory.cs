@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RegistryKit.Cache;
+using RegistryKit.Diagnostics;
 using RegistryKit.Registry;
 using RegistryKit.Timers;
 using RegistryKit.Transport;
@@ -21,7 +23,7 @@ namespace RegistryKit;
 /// </para>
 /// <para>
 /// With check on (<see cref="RegistryOptions.Check"/> and the address's <c>check</c> parameter), a registry that cannot
-/// open a session at once is not handed out: <see cref="GetRegistryAsync"/> throws a <see cref="RegistryException"/>.
+/// open a session at once is not handed out: <see cref="GetRegistryAsync(ServiceUrl, CancellationToken)"/> throws a <see cref="RegistryException"/>.
 /// With check off, the registry is handed out and connects in the background. After
 /// <see cref="DestroyAllAsync"/> the factory hands out a harmless registry that does nothing.
 /// </para>
@@ -38,6 +40,8 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly IRegistryServiceListener[] _listeners;
+    private readonly RegistryTelemetry _telemetry;
+    private readonly bool _ownsTelemetry;
     private int _destroyed;
 
     /// <summary>Creates a factory.</summary>
@@ -47,6 +51,7 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
     /// <param name="timer">The shared wheel; <see langword="null"/> to create one that the factory owns and stops.</param>
     /// <param name="loggerFactory">Where logs go; <see langword="null"/> for none.</param>
     /// <param name="listeners">Hooks run after each registry operation.</param>
+    /// <param name="meterFactory">Where the <c>RegistryKit</c> meter comes from; <see langword="null"/> for a meter of the factory's own.</param>
     /// <exception cref="ArgumentException">A scheme is empty or given twice, or a transport factory is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public RegistryFactory(
@@ -55,8 +60,25 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
         TimeProvider? timeProvider = null,
         HashedWheelTimer? timer = null,
         ILoggerFactory? loggerFactory = null,
-        IEnumerable<IRegistryServiceListener>? listeners = null)
+        IEnumerable<IRegistryServiceListener>? listeners = null,
+        IMeterFactory? meterFactory = null)
+        : this(transports, options, timeProvider, timer, loggerFactory, listeners, new RegistryTelemetry(meterFactory), ownsTelemetry: true)
     {
+    }
+
+    /// <summary>Creates a factory whose registries record into <paramref name="telemetry"/>, shared by the container's registries.</summary>
+    internal RegistryFactory(
+        IEnumerable<KeyValuePair<string, IRegistryTransportFactory>> transports,
+        RegistryOptions? options,
+        TimeProvider? timeProvider,
+        HashedWheelTimer? timer,
+        ILoggerFactory? loggerFactory,
+        IEnumerable<IRegistryServiceListener>? listeners,
+        RegistryTelemetry telemetry,
+        bool ownsTelemetry)
+    {
+        _telemetry = telemetry;
+        _ownsTelemetry = ownsTelemetry;
         ArgumentNullException.ThrowIfNull(transports);
         _transports = new Dictionary<string, IRegistryTransportFactory>(StringComparer.OrdinalIgnoreCase);
         foreach ((string scheme, IRegistryTransportFactory factory) in transports)
@@ -74,6 +96,7 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
 
         _options = options ?? new RegistryOptions();
         _options.Validate();
+        DefaultAddress = _options.Address is null ? null : ServiceUrl.Parse(_options.Address);
         _timeProvider = timeProvider ?? TimeProvider.System;
         _ownsTimer = timer is null;
         _timer = timer ?? new HashedWheelTimer(_timeProvider);
@@ -87,6 +110,20 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
 
     /// <summary>Gets the registries handed out and not yet disposed.</summary>
     public IReadOnlyCollection<IRegistry> Registries => [.. _registries.Values];
+
+    /// <summary>Gets the address of the registry to use when none is named (<see cref="RegistryOptions.Address"/>), if one is set.</summary>
+    public ServiceUrl? DefaultAddress { get; }
+
+    /// <summary>Returns the registry at <see cref="RegistryOptions.Address"/>, creating it on first use.</summary>
+    /// <param name="cancellationToken">Cancels creating it.</param>
+    /// <returns>The registry; after <see cref="DestroyAllAsync"/>, one that does nothing.</returns>
+    /// <exception cref="InvalidOperationException">The options name no address.</exception>
+    /// <exception cref="RegistryException">Check is on and the registry could not be reached.</exception>
+    public ValueTask<IRegistry> GetRegistryAsync(CancellationToken cancellationToken = default) =>
+        GetRegistryAsync(
+            DefaultAddress ?? throw new InvalidOperationException(
+                "No registry address is configured. Set RegistryOptions.Address (configuration key RegistryKit:Address), such as 'memory://' or 'etcd://127.0.0.1:2379', or pass the address to GetRegistryAsync."),
+            cancellationToken);
 
     /// <summary>Returns the registry for <paramref name="registryUrl"/>, creating it on first use.</summary>
     /// <param name="registryUrl">The registry address, such as <c>memory://</c> or <c>etcd://127.0.0.1:2379</c>.</param>
@@ -147,7 +184,8 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
                         _registries.TryRemove(new KeyValuePair<string, IRegistry>(key, created));
                     }
                 },
-                cache: CreateCache(registryUrl));
+                cache: CreateCache(registryUrl),
+                telemetry: _telemetry);
             IRegistry registry = _listeners.Length == 0 ? engine : new ListeningRegistry(engine, _listeners, _logger);
             created = registry;
             if (_options.Check && registryUrl.Check)
@@ -220,6 +258,11 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
         {
             _timer.Dispose();
         }
+
+        if (_ownsTelemetry)
+        {
+            _telemetry.Dispose();
+        }
     }
 
     /// <inheritdoc/>
@@ -241,7 +284,7 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
 
         string application = registryUrl.GetParameter(ServiceUrlKeys.Application, AppDomain.CurrentDomain.FriendlyName);
         string path = RegistryCacheFile.PathFor(_options.CacheDirectory ?? RegistryCacheFile.DefaultDirectory, application, registryUrl);
-        return new RegistryCacheStore(path, _timeProvider, _loggerFactory.CreateLogger("RegistryKit.Cache"));
+        return new RegistryCacheStore(path, _timeProvider, _loggerFactory.CreateLogger("RegistryKit.Cache"), _telemetry);
     }
 
     /// <summary>

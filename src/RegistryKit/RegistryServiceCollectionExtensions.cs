@@ -1,9 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RegistryKit.Diagnostics;
 using RegistryKit.Registry;
 using RegistryKit.Timers;
 using RegistryKit.Transport;
@@ -18,7 +20,9 @@ namespace RegistryKit;
 /// <see cref="Options.DefaultName"/>, and its factory can also be resolved without a key.</item>
 /// <item>Calling <c>AddRegistry</c> again for a name is harmless: later calls only add their configuration.</item>
 /// <item>The <see cref="TimeProvider"/> and the one shared <see cref="HashedWheelTimer"/> come from the container:
-/// <see cref="TimeProvider.System"/> and a wheel (with default settings) on it, unless the app registers its own.</item>
+/// <see cref="TimeProvider.System"/> and a wheel (with default settings) on it, unless the app registers its own. So
+/// does the <see cref="IMeterFactory"/> that the <c>RegistryKit</c> meter is made with, when the container has one
+/// (<c>services.AddMetrics()</c>; a host adds it).</item>
 /// <item>Options are bound from the app's configuration when the container has an <see cref="IConfiguration"/>: section
 /// <c>RegistryKit</c> for the default registry, <c>RegistryKit:Registries:{name}</c> for a named one. Code given to
 /// <c>AddRegistry</c> runs after, so it wins. Options are read once, when the registry's factory is built; a
@@ -50,6 +54,7 @@ public static class RegistryServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(static sp => new HashedWheelTimer(sp.GetRequiredService<TimeProvider>(), logger: sp.GetService<ILogger<HashedWheelTimer>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>());
+        services.TryAddSingleton(static sp => new RegistryTelemetry(sp.GetService<IMeterFactory>()));
 
         OptionsBuilder<RegistryOptions> options = services.AddOptions<RegistryOptions>(name);
         if (!services.Any(d => d.ServiceType == typeof(RegistryName) && d.ImplementationInstance is RegistryName r && r.Name == name))
@@ -176,7 +181,9 @@ public static class RegistryServiceCollectionExtensions
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<HashedWheelTimer>(),
             services.GetService<ILoggerFactory>(),
-            services.GetServices<IRegistryServiceListener>());
+            services.GetServices<IRegistryServiceListener>(),
+            services.GetRequiredService<RegistryTelemetry>(),
+            ownsTelemetry: false);
     }
 
     /// <summary>Binds the registry's section (<c>RegistryKit</c>, or <c>RegistryKit:Registries:{name}</c>) when the app has configuration.</summary>

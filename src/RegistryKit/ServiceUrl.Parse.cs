@@ -357,6 +357,13 @@ public sealed partial class ServiceUrl
     /// </summary>
     private static string Quote(string input) => Sanitize(RedactRaw(input));
 
+    /// <summary>Quotes text that may be a URL for a message: credentials hidden, control characters escaped, length capped.</summary>
+    internal static string QuoteRedacted(string input) => Quote(input);
+
+    /// <summary>Parses <paramref name="text"/>, giving the reason (credentials hidden) when it is not a service URL.</summary>
+    internal static bool TryParse(string text, [NotNullWhen(true)] out ServiceUrl? result, [NotNullWhen(false)] out string? error) =>
+        TryParseCore(text, out result, out error);
+
     /// <summary>Quotes a part of <paramref name="input"/>, hiding it wherever it is, or holds, one of the input's secrets.</summary>
     private static string QuotePart(string input, string part)
     {

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using RegistryKit.Hosting;
 using RegistryKit.Discovery;
 using RegistryKit.InMemory;
 using RegistryKit.Registry;
@@ -27,6 +29,31 @@ public class DocsExamplesTests
         Assert.That(wanted, Is.True);
         Assert.That(key, Is.EqualTo("blue/com.example.Greeter:1.0"));
         Assert.That(cancelled, Is.True);
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Hosting_Example()
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Configuration["RegistryKit:CacheEnabled"] = "false"; // the test only: no cache file under the user's profile
+        builder.Services.AddRegistry()
+            .UseInMemory()
+            .AddRegistration("greeter", o => o.Port = 8080);
+        builder.Services.AddHealthChecks().AddRegistryKit();
+        using IHost app = builder.Build();
+        await app.StartAsync();
+
+        ServiceRegistrations registrations = app.Services.GetRequiredService<ServiceRegistrations>();
+        await VirtualTimeDriver.WaitUntilAsync(() => registrations.GetStatus()[0].State == RegistrationState.Registered);
+        await registrations.GoOfflineAsync();
+        Assert.That(registrations.GetStatus()[0].State, Is.EqualTo(RegistrationState.Offline));
+        await registrations.GoOnlineAsync();
+        IReadOnlyList<ServiceRegistrationStatus> states = registrations.GetStatus();
+
+        Assert.That(states[0].Url!.ToString(), Does.StartWith($"http://{System.Net.Dns.GetHostName()}:8080/greeter?"));
+        Assert.That(states[0].State, Is.EqualTo(RegistrationState.Registered));
+        await app.StopAsync();
     }
 
     [Test]

@@ -276,6 +276,90 @@ public class RegistryServiceCollectionExtensionsTests
         server.Dispose();
     }
 
+    [Test]
+    public async Task Address_DefaultsToMemoryWithUseInMemory_AndConfigurationOverridesIt()
+    {
+        _services.AddRegistry(NoCache).UseInMemory();
+        _services.AddRegistry("edge", NoCache).UseInMemory();
+        AddConfiguration(new() { ["RegistryKit:Registries:edge:Address"] = "memory:///edge?application=billing" });
+        await using ServiceProvider provider = _services.BuildServiceProvider();
+
+        RegistryFactory factory = provider.GetRequiredService<RegistryFactory>();
+        RegistryFactory edge = provider.GetRequiredKeyedService<RegistryFactory>("edge");
+
+        Assert.That(factory.DefaultAddress, Is.EqualTo(ServiceUrl.Parse("memory://")));
+        Assert.That(edge.DefaultAddress, Is.EqualTo(ServiceUrl.Parse("memory:///edge?application=billing")));
+        IRegistry registry = await factory.GetRegistryAsync();
+        Assert.That(registry.Url, Is.EqualTo(ServiceUrl.Parse("memory://")));
+    }
+
+    [Test]
+    public async Task GetRegistryAsync_WithoutAnAddress_SaysWhichSettingToSet()
+    {
+        await using var factory = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(new InMemoryRegistryServer(_time)))], new RegistryOptions { CacheEnabled = false }, _time);
+
+        var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await factory.GetRegistryAsync());
+
+        Assert.That(error!.Message, Does.Contain("Set RegistryOptions.Address (configuration key RegistryKit:Address)"));
+    }
+
+    [Test]
+    public async Task Metrics_WithoutAContainer_GoToAMeterOfTheFactorysOwn_DisposedWithIt()
+    {
+        var published = new List<System.Diagnostics.Metrics.Instrument>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name == Diagnostics.RegistryDiagnostics.Name && instrument.Meter.Scope is null)
+                {
+                    lock (published)
+                    {
+                        published.Add(instrument);
+                    }
+                }
+            },
+        };
+        listener.Start();
+        var factory = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(new InMemoryRegistryServer(_time)))], new RegistryOptions { CacheEnabled = false }, _time);
+        System.Diagnostics.Metrics.Meter meter;
+        lock (published)
+        {
+            Assert.That(published.Select(i => i.Name), Does.Contain("registrykit.registration.attempts").And.Contain("registrykit.retries.pending"));
+            meter = published[^1].Meter;
+        }
+
+        long attempts = 0;
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Meter == meter && instrument.Name == "registrykit.registration.attempts")
+            {
+                Interlocked.Add(ref attempts, value);
+            }
+        });
+        foreach (var instrument in published.Where(i => i.Meter == meter))
+        {
+            listener.EnableMeasurementEvents(instrument);
+        }
+
+        IRegistry registry = await factory.GetRegistryAsync(s_registry);
+        await registry.RegisterAsync(s_provider);
+        Assert.That(Interlocked.Read(ref attempts), Is.EqualTo(1));
+
+        // A disposed meter ends its instruments' measurements, which the listener is told of.
+        int completed = 0;
+        listener.MeasurementsCompleted = (instrument, _) =>
+        {
+            if (instrument.Meter == meter)
+            {
+                Interlocked.Increment(ref completed);
+            }
+        };
+        await factory.DisposeAsync();
+
+        Assert.That(Volatile.Read(ref completed), Is.EqualTo(published.Count(i => i.Meter == meter)));
+    }
+
     private static void NoCache(RegistryOptions options) => options.CacheEnabled = false;
 
     private void AddConfiguration(Dictionary<string, string?> values) =>

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using RegistryKit.Diagnostics;
 using RegistryKit.Internal;
 
 namespace RegistryKit.Cache;
@@ -49,10 +50,12 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private long _version;
     private long _savedVersion;
+    private readonly RegistryTelemetry? _telemetry;
     private long _saveFailures;
 
-    public RegistryCacheStore(string path, TimeProvider timeProvider, ILogger logger)
+    public RegistryCacheStore(string path, TimeProvider timeProvider, ILogger logger, RegistryTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         FilePath = path;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -147,10 +150,12 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
             {
                 SaveUnderLock(version, Snapshot());
                 Interlocked.Exchange(ref _savedVersion, version);
+                _telemetry?.RecordCacheWrite(succeeded: true);
             }
             catch (Exception exception)
             {
                 Interlocked.Increment(ref _saveFailures);
+                _telemetry?.RecordCacheWrite(succeeded: false);
                 LogSaveFailed(_logger, FilePath, 1, exception);
             }
         }
@@ -228,6 +233,7 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
             {
                 SaveUnderLock(version, snapshot);
                 Interlocked.Exchange(ref _savedVersion, version);
+                _telemetry?.RecordCacheWrite(succeeded: true);
                 return;
             }
             catch (Exception exception) when (attempt < SaveAttempts)
@@ -238,6 +244,7 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
             catch (Exception exception)
             {
                 Interlocked.Increment(ref _saveFailures);
+                _telemetry?.RecordCacheWrite(succeeded: false);
                 LogSaveFailed(_logger, FilePath, SaveAttempts, exception);
             }
         }

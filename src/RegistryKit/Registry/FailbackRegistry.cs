@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RegistryKit.Cache;
+using RegistryKit.Diagnostics;
 using RegistryKit.Timers;
 using RegistryKit.Transport;
 
@@ -35,6 +37,7 @@ internal sealed partial class FailbackRegistry : IRegistry
     private readonly HeartbeatTask _heartbeatTask;
     private readonly Action? _onDisposed;
     private readonly RegistryCacheStore? _cache;
+    private readonly RegistryTelemetry? _telemetry;
 
     private readonly HashSet<ServiceUrl> _registered = [];
     private readonly Dictionary<ServiceUrl, Subscription> _subscriptions = [];
@@ -63,7 +66,8 @@ internal sealed partial class FailbackRegistry : IRegistry
         ILogger? logger = null,
         Random? random = null,
         Action? onDisposed = null,
-        RegistryCacheStore? cache = null)
+        RegistryCacheStore? cache = null,
+        RegistryTelemetry? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(transport);
@@ -83,6 +87,8 @@ internal sealed partial class FailbackRegistry : IRegistry
         _epoch = timeProvider.GetTimestamp();
         _onDisposed = onDisposed;
         _cache = cache;
+        _telemetry = telemetry;
+        _telemetry?.Track(this);
     }
 
     internal enum RetryKind
@@ -268,7 +274,7 @@ internal sealed partial class FailbackRegistry : IRegistry
                 return;
             }
 
-            var pump = new ListenerPump(listener, _logger, () => Interlocked.Increment(ref _notificationsDelivered));
+            var pump = new ListenerPump(listener, _logger, OnDelivered);
             subscription.Pumps.Add(pump);
             pump.Start();
 
@@ -491,6 +497,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             // _disposing is left undisposed on purpose: background work that is still unwinding reads its token, and
             // a CancellationTokenSource without a timer holds nothing to release.
             Volatile.Write(ref _state, Disposed);
+            _telemetry?.Untrack(this);
             _onDisposed?.Invoke();
             Log.Disposed(_logger, Url);
         }
@@ -604,8 +611,15 @@ internal sealed partial class FailbackRegistry : IRegistry
         ScheduleRetry(new RetryKey(RetryKind.Subscribe, adapter.Subscription.Url), attempt: 1);
     }
 
+    private void OnDelivered()
+    {
+        Interlocked.Increment(ref _notificationsDelivered);
+        _telemetry?.RecordNotification();
+    }
+
     private async Task StartWatchAsync(ServiceUrl url, CancellationToken cancellationToken)
     {
+        using Activity? activity = RegistryTelemetry.StartActivity(RegistryTelemetry.Spans.Subscribe, url);
         WatchAdapter adapter;
         lock (_lock)
         {
@@ -623,8 +637,9 @@ internal sealed partial class FailbackRegistry : IRegistry
         {
             watch = await _transport.WatchAsync(url, adapter, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception exception)
         {
+            RegistryTelemetry.Fail(activity, exception);
             lock (_lock)
             {
                 if (ReferenceEquals(adapter.Subscription.Adapter, adapter))
@@ -669,7 +684,24 @@ internal sealed partial class FailbackRegistry : IRegistry
                 return session;
             }
 
-            session = await _transport.OpenSessionAsync(_options.SessionTtl, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                session = await _transport.OpenSessionAsync(_options.SessionTtl, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                lock (_lock)
+                {
+                    // No session could be opened: the registry is unreachable from now (or since heartbeats failed).
+                    if (_state == Running && _unreachableSince < 0)
+                    {
+                        _unreachableSince = ElapsedTicks();
+                    }
+                }
+
+                throw;
+            }
+
             bool disposed;
             lock (_lock)
             {
@@ -680,8 +712,8 @@ internal sealed partial class FailbackRegistry : IRegistry
                     _heartbeatFailures = 0;
                     _unreachableSince = -1;
                     _heartbeat.Cancel();
-                    _nextBeatDue = ElapsedTicks() + session.HeartbeatInterval.Ticks;
-                    _heartbeat = _timer.NewTimeout(_heartbeatTask, session.HeartbeatInterval);
+                    _nextBeatDue = ElapsedTicks() + BeatInterval(session).Ticks;
+                    _heartbeat = _timer.NewTimeout(_heartbeatTask, BeatInterval(session));
                 }
             }
 
@@ -707,24 +739,35 @@ internal sealed partial class FailbackRegistry : IRegistry
     /// </summary>
     private async Task WriteAsync(ServiceUrl url, bool register, CancellationToken cancellationToken)
     {
-        RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
+        using Activity? activity = RegistryTelemetry.StartActivity(register ? RegistryTelemetry.Spans.Register : RegistryTelemetry.Spans.Unregister, url);
         try
         {
-            if (register)
+            RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                await _transport.RegisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+                if (register)
+                {
+                    await _transport.RegisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _transport.UnregisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+                }
             }
-            else
+            catch (RegistrySessionLostException)
             {
-                await _transport.UnregisterAsync(session, url, cancellationToken).ConfigureAwait(false);
+                OnSessionLost(session);
+                throw;
             }
         }
-        catch (RegistrySessionLostException)
+        catch (Exception exception)
         {
-            OnSessionLost(session);
+            _telemetry?.RecordWrite(register, succeeded: false);
+            RegistryTelemetry.Fail(activity, exception);
             throw;
         }
 
+        _telemetry?.RecordWrite(register, succeeded: true);
         ReconcileAfterWrite(url, registered: register);
     }
 
@@ -797,6 +840,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             Interlocked.Increment(ref _sessionRecoveries);
+            _telemetry?.RecordRecovery();
 
             // Dubbo #7665: retries queued against the old session are stale; recovery covers every intent, so drop
             // them instead of letting them run alongside it.
@@ -815,6 +859,9 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
         }
 
+        using Activity? activity = RegistryTelemetry.StartActivity(RegistryTelemetry.Spans.Recover);
+        activity?.SetTag("registrykit.recover.registrations", registered.Count);
+        activity?.SetTag("registrykit.recover.subscriptions", unwatched.Count);
         CancellationToken token = _disposing.Token;
         foreach (ServiceUrl url in registered)
         {
@@ -864,7 +911,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             session = _session;
-            _heartbeat = _timer.NewTimeout(_heartbeatTask, FixedRate.Next(ref _nextBeatDue, session.HeartbeatInterval.Ticks, ElapsedTicks()));
+            _heartbeat = _timer.NewTimeout(_heartbeatTask, FixedRate.Next(ref _nextBeatDue, BeatInterval(session).Ticks, ElapsedTicks()));
             if (ReferenceEquals(_beatInFlightFor, session))
             {
                 // Never two keep-alives in flight for one session: a slow registry gets one at a time.
@@ -881,9 +928,12 @@ internal sealed partial class FailbackRegistry : IRegistry
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
     private async Task BeatAsync(RegistrySession session)
     {
+        using Activity? activity = RegistryTelemetry.StartActivity(RegistryTelemetry.Spans.Heartbeat);
+        long started = _timeProvider.GetTimestamp();
         try
         {
             await _transport.KeepAliveAsync(session, _disposing.Token).ConfigureAwait(false);
+            _telemetry?.RecordHeartbeat(succeeded: true, _timeProvider.GetElapsedTime(started));
             lock (_lock)
             {
                 // A late reply for an old session says nothing about the current one.
@@ -894,12 +944,16 @@ internal sealed partial class FailbackRegistry : IRegistry
                 }
             }
         }
-        catch (RegistrySessionLostException)
+        catch (RegistrySessionLostException exception)
         {
+            _telemetry?.RecordHeartbeat(succeeded: false, _timeProvider.GetElapsedTime(started));
+            RegistryTelemetry.Fail(activity, exception);
             OnSessionLost(session);
         }
         catch (Exception exception) when (!_disposing.IsCancellationRequested)
         {
+            _telemetry?.RecordHeartbeat(succeeded: false, _timeProvider.GetElapsedTime(started));
+            RegistryTelemetry.Fail(activity, exception);
             int failures;
             lock (_lock)
             {
@@ -939,6 +993,10 @@ internal sealed partial class FailbackRegistry : IRegistry
     }
 
     private long ElapsedTicks() => _timeProvider.GetElapsedTime(_epoch).Ticks;
+
+    /// <summary>The configured interval, unless the registry granted a TTL it would not fit in; else the transport's.</summary>
+    private TimeSpan BeatInterval(RegistrySession session) =>
+        _options.HeartbeatInterval is { } wanted && wanted < session.Ttl ? wanted : session.HeartbeatInterval;
 
     /// <summary>
     /// A write that was in flight while the intent changed (an unregister finished before a late register landed, say)

@@ -5,6 +5,17 @@ namespace RegistryKit.Registry;
 /// <summary>Settings of a registry client.</summary>
 public sealed class RegistryOptions
 {
+    /// <summary>
+    /// Gets or sets the address of the registry to use, such as <c>memory://</c> or <c>etcd://10.0.0.1:2379</c>, for
+    /// <see cref="RegistryFactory.GetRegistryAsync(CancellationToken)"/> and the hosted registration. It may hold
+    /// credentials (<c>etcd://user:password@host:2379</c>); they are never logged or shown.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: no default registry; <c>UseInMemory()</c> sets <c>memory://</c> when
+    /// nothing else is set. A registry URL when set.
+    /// </value>
+    public string? Address { get; set; }
+
     /// <summary>Gets or sets the delay before the first retry of a failed operation.</summary>
     /// <value>The default is 5 seconds (Dubbo's). Positive.</value>
     public TimeSpan RetryPeriod { get; set; } = RegistryDefaults.RetryPeriod;
@@ -31,6 +42,13 @@ public sealed class RegistryOptions
     /// <summary>Gets or sets the session TTL asked of the registry.</summary>
     /// <value>The default is 15 seconds. Positive.</value>
     public TimeSpan SessionTtl { get; set; } = RegistryDefaults.SessionTtl;
+
+    /// <summary>
+    /// Gets or sets how often a heartbeat keeps the session alive; <see langword="null"/> for what the transport asks
+    /// (a third of the TTL for the in-memory and etcd transports). Ignored for a session whose granted TTL it does not fit in.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>. Positive and below <see cref="SessionTtl"/> when set.</value>
+    public TimeSpan? HeartbeatInterval { get; set; }
 
     /// <summary>Gets or sets whether failing calls throw instead of retrying in the background (a URL's <c>check=false</c> overrides it).</summary>
     /// <value>The default is <see langword="true"/>, as in Dubbo.</value>
@@ -74,6 +92,12 @@ public sealed class RegistryOptions
     /// <summary>Every setting out of range: its name, its value and the rule it breaks.</summary>
     internal IEnumerable<(string Name, object? Value, string Rule)> Failures()
     {
+        if (Address is not null && !ServiceUrl.TryParse(Address, out _, out string? error))
+        {
+            // Shown redacted: an address may hold a password.
+            yield return (nameof(Address), new RedactedValue(ServiceUrl.QuoteRedacted(Address)), $"must be a registry address such as 'memory://' or 'etcd://127.0.0.1:2379': {error.TrimEnd('.')}");
+        }
+
         if (!(RetryPeriod > TimeSpan.Zero))
         {
             yield return (nameof(RetryPeriod), RetryPeriod, "must be positive");
@@ -104,6 +128,11 @@ public sealed class RegistryOptions
             yield return (nameof(SessionTtl), SessionTtl, "must be positive");
         }
 
+        if (!(HeartbeatInterval is null || (HeartbeatInterval > TimeSpan.Zero && HeartbeatInterval < SessionTtl)))
+        {
+            yield return (nameof(HeartbeatInterval), HeartbeatInterval, $"must be positive and below SessionTtl ({SessionTtl}), or null for the transport's interval");
+        }
+
         if (!(ShutdownTimeout >= TimeSpan.Zero))
         {
             yield return (nameof(ShutdownTimeout), ShutdownTimeout, "must not be negative");
@@ -118,5 +147,11 @@ public sealed class RegistryOptions
         {
             yield return (nameof(HeartbeatFailureThreshold), HeartbeatFailureThreshold, "must be positive");
         }
+    }
+
+    /// <summary>A value already made safe to show.</summary>
+    private sealed record RedactedValue(string Text)
+    {
+        public override string ToString() => $"'{Text}'";
     }
 }

@@ -23,9 +23,21 @@ internal sealed class RegistryOptionsValidator(IEnumerable<RegistryName> registr
         string section = SectionOf(name);
         List<string> failures = [.. options.Failures().Select(f => $"{section}:{f.Name} is {Show(f.Value)}; it {f.Rule}.")];
         string registry = name ?? Options.DefaultName;
-        if (registries.Any(r => r.Name == registry) && !transports.Any(t => t.RegistryName == registry))
+        if (registries.Any(r => r.Name == registry))
         {
-            failures.Add(NoTransport(registry));
+            RegistryTransportRegistration[] own = [.. transports.Where(t => t.RegistryName == registry)];
+            if (own.Length == 0)
+            {
+                failures.Add(NoTransport(registry));
+            }
+            else if (options.Address is not null
+                && ServiceUrl.TryParse(options.Address, out ServiceUrl? address)
+                && !own.Any(t => string.Equals(t.Scheme, address.Protocol, StringComparison.OrdinalIgnoreCase)))
+            {
+                failures.Add(
+                    $"{section}:Address is '{address}'; its scheme '{address.Protocol}' has no transport in this registry (it has {string.Join(", ", own.Select(t => $"'{t.Scheme}'").Order(StringComparer.Ordinal))}). " +
+                    "Add the transport (such as .UseInMemory() or .UseEtcd(...)) or use an address with one of those schemes.");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

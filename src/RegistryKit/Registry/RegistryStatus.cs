@@ -19,8 +19,9 @@ public sealed record RegistryStatus(
     public TimeSpan? TimeSinceLastHeartbeat { get; init; }
 
     /// <summary>
-    /// Gets how long the registry has been unreachable (heartbeats failed <c>HeartbeatFailureThreshold</c> times in a
-    /// row and no session could be opened since), or <see langword="null"/> while it is reachable.
+    /// Gets how long the registry has been unreachable (a session could not be opened, or heartbeats failed
+    /// <c>HeartbeatFailureThreshold</c> times in a row, and no session has opened since), or <see langword="null"/>
+    /// while it is reachable.
     /// </summary>
     public TimeSpan? UnreachableFor { get; init; }
 

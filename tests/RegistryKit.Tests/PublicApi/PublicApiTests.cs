@@ -21,6 +21,7 @@ public class PublicApiTests
         yield return new TestCaseData(typeof(ServiceUrl).Assembly).SetArgDisplayNames("RegistryKit");
         yield return new TestCaseData(typeof(InMemoryRegistryServer).Assembly).SetArgDisplayNames("RegistryKit.InMemory");
         yield return new TestCaseData(typeof(ManualTimeProvider).Assembly).SetArgDisplayNames("RegistryKit.Testing");
+        yield return new TestCaseData(typeof(RegistryKit.Hosting.ServiceRegistrations).Assembly).SetArgDisplayNames("RegistryKit.Hosting");
     }
 
     [TestCaseSource(nameof(Packages))]

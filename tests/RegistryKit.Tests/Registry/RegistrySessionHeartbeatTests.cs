@@ -64,6 +64,30 @@ public class RegistrySessionHeartbeatTests
     }
 
     [Test]
+    public async Task Heartbeats_AtTheConfiguredInterval_WhenItFitsTheGrantedTtl()
+    {
+        var transport = new GatedTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl), _time);
+        var registry = new FailbackRegistry(s_registryUrl, transport, _timer, _time, new RegistryOptions { Check = false, HeartbeatInterval = TimeSpan.FromSeconds(2) });
+        _registries.Add(registry);
+        await registry.RegisterAsync(Provider(1));
+
+        _time.Advance(TimeSpan.FromSeconds(10.01));
+
+        Assert.That(transport.KeepAlives, Has.Count.EqualTo(5), "every 2 s, not the transport's 5 s");
+    }
+
+    [Test]
+    public void HeartbeatInterval_NotBelowTheTtl_IsRejectedWithTheRule()
+    {
+        var options = new RegistryOptions { SessionTtl = TimeSpan.FromSeconds(15), HeartbeatInterval = TimeSpan.FromSeconds(15) };
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+
+        Assert.That(error!.ParamName, Is.EqualTo("HeartbeatInterval"));
+        Assert.That(error.Message, Does.Contain("must be positive and below SessionTtl (00:00:15)"));
+    }
+
+    [Test]
     public async Task Heartbeats_SlowRegistry_NeverTwoInFlight()
     {
         var transport = new GatedTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl), _time);

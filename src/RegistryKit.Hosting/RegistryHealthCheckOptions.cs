@@ -1,0 +1,29 @@
+namespace RegistryKit.Hosting;
+
+/// <summary>When the RegistryKit health check turns degraded or unhealthy.</summary>
+public sealed class RegistryHealthCheckOptions
+{
+    /// <summary>Gets or sets how long the registry may be unreachable before the check reports its failure status.</summary>
+    /// <value>The default is 30 seconds. Not negative.</value>
+    public TimeSpan UnhealthyAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets after how long without an acknowledged heartbeat heartbeats count as late (degraded).</summary>
+    /// <value>
+    /// The default is <see langword="null"/>: two thirds of the registry's <c>SessionTtl</c>, that is two heartbeat
+    /// intervals. Positive when set.
+    /// </value>
+    public TimeSpan? HeartbeatLateAfter { get; set; }
+
+    internal void Validate()
+    {
+        if (UnhealthyAfter < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(UnhealthyAfter), UnhealthyAfter, $"RegistryHealthCheckOptions.UnhealthyAfter is {UnhealthyAfter}; it must not be negative.");
+        }
+
+        if (HeartbeatLateAfter is { } late && late <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HeartbeatLateAfter), late, $"RegistryHealthCheckOptions.HeartbeatLateAfter is {late}; it must be positive, or null for two thirds of the session TTL.");
+        }
+    }
+}
