@@ -1,4 +1,6 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
 
 namespace RegistryKit.Tests;
 
@@ -33,6 +35,47 @@ public partial class HouseRulesTests
         }
 
         Assert.That(violations, Is.Empty, "Use the injected TimeProvider instead of these.");
+    }
+
+    [Test]
+    public void LogEvents_AreSourceGenerated_WithANameAndAnIdUniqueAcrossThePackages()
+    {
+        Assembly[] packages =
+        [
+            typeof(ServiceUrl).Assembly,
+            typeof(RegistryKit.InMemory.InMemoryRegistryServer).Assembly,
+            typeof(RegistryKit.Hosting.ServiceRegistrations).Assembly,
+            typeof(RegistryKit.Testing.ManualTimeProvider).Assembly,
+        ];
+        var events = packages
+            .SelectMany(a => a.GetTypes())
+            .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            .Select(m => (Method: $"{m.DeclaringType!.FullName}.{m.Name}", Attribute: m.GetCustomAttribute<LoggerMessageAttribute>()))
+            .Where(e => e.Attribute is not null)
+            .ToList();
+
+        Assert.That(events, Has.Count.GreaterThan(50), "the packages log through [LoggerMessage]");
+        Assert.That(events.Where(e => string.IsNullOrEmpty(e.Attribute!.EventName)).Select(e => e.Method), Is.Empty, "every event has a name");
+        Assert.That(
+            events.GroupBy(e => e.Attribute!.EventId).Where(g => g.Count() > 1).Select(g => $"{g.Key}: {string.Join(", ", g.Select(e => e.Method))}"),
+            Is.Empty,
+            "event ids are stable and unique, so a log query can rely on them");
+    }
+
+    [Test]
+    public void Sources_LogOnlyThroughSourceGeneratedMethods()
+    {
+        string src = Path.Combine(FindRepositoryRoot(), "src");
+        string[] violations =
+        [
+            .. Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
+                .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+                .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: f, Line: i + 1, Text: line)))
+                .Where(l => ExtensionLogCall().IsMatch(l.Text))
+                .Select(l => $"{Path.GetRelativePath(src, l.File)}:{l.Line}"),
+        ];
+
+        Assert.That(violations, Is.Empty, "log through a [LoggerMessage] method, not the LoggerExtensions methods");
     }
 
     [TestCase("var now = DateTime.UtcNow;", "DateTime.UtcNow")]
@@ -78,4 +121,7 @@ public partial class HouseRulesTests
 
     [GeneratedRegex(@"DateTime\.(UtcNow|Now)\b|Environment\.TickCount|Thread\.Sleep|new\s+(System\.Threading\.)?Timer\s*\(")]
     private static partial Regex BannedPattern();
+
+    [GeneratedRegex(@"\.Log(Trace|Debug|Information|Warning|Error|Critical)\(|\.Log\(LogLevel\.")]
+    private static partial Regex ExtensionLogCall();
 }
