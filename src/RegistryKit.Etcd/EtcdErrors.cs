@@ -45,8 +45,9 @@ internal static class EtcdErrors
     public static bool IsTransient(HttpStatusCode status, int? code) =>
         code switch
         {
-            // Unavailable, DeadlineExceeded, ResourceExhausted, Aborted, Internal / Unknown from a crashing member.
-            14 or 4 or 8 or 10 or 13 or 2 => true,
+            // Unavailable, DeadlineExceeded, ResourceExhausted, Aborted, Internal / Unknown from a crashing member, and
+            // Canceled: a member shutting down answers "grpc: the client connection is closing" (HTTP 408, code 1).
+            14 or 4 or 8 or 10 or 13 or 2 or 1 => true,
             null => (int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests,
             _ => false,
         };
