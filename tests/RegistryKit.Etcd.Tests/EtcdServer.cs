@@ -16,11 +16,13 @@ internal sealed class EtcdServer : IAsyncDisposable
     private static readonly SemaphoreSlim s_gate = new(1, 1);
     private static EtcdServer? s_shared;
     private readonly string _executable;
+    private readonly string[] _extraArguments;
     private Process? _process;
 
-    private EtcdServer(string executable, int clientPort, int peerPort, string dataDirectory)
+    private EtcdServer(string executable, int clientPort, int peerPort, string dataDirectory, string[] extraArguments)
     {
         _executable = executable;
+        _extraArguments = extraArguments;
         ClientPort = clientPort;
         PeerPort = peerPort;
         DataDirectory = dataDirectory;
@@ -52,7 +54,8 @@ internal sealed class EtcdServer : IAsyncDisposable
     }
 
     /// <summary>A server of the caller's own, for tests that stop or restart it.</summary>
-    public static Task<EtcdServer> StartOwnAsync() => StartAsync(FindExecutableOrSkip());
+    /// <param name="extraArguments">Further etcd flags, such as <c>--auth-token-ttl=1</c>.</param>
+    public static Task<EtcdServer> StartOwnAsync(params string[] extraArguments) => StartAsync(FindExecutableOrSkip(), extraArguments);
 
     public static async Task StopSharedAsync()
     {
@@ -130,10 +133,10 @@ internal sealed class EtcdServer : IAsyncDisposable
         }
     }
 
-    private static async Task<EtcdServer> StartAsync(string executable)
+    private static async Task<EtcdServer> StartAsync(string executable, params string[] extraArguments)
     {
         string dataDirectory = Path.Combine(Path.GetTempPath(), "registrykit-etcd-" + Guid.NewGuid().ToString("N"));
-        var server = new EtcdServer(executable, FreePort(), FreePort(), dataDirectory);
+        var server = new EtcdServer(executable, FreePort(), FreePort(), dataDirectory, extraArguments);
         try
         {
             await server.StartAgainAsync();
@@ -185,7 +188,7 @@ internal sealed class EtcdServer : IAsyncDisposable
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", "t=" + peer,
             "--logger=zap", "--log-outputs=" + DataDirectory + ".log",
-        })
+        }.Concat(_extraArguments))
         {
             info.ArgumentList.Add(argument);
         }
