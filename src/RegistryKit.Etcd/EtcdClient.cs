@@ -81,6 +81,15 @@ internal sealed partial class EtcdClient : IDisposable
         }
     }
 
+    /// <summary>Reads every key starting with <paramref name="prefix"/> (one <c>kv/range</c>).</summary>
+    public Task<RangeResponse> RangePrefixAsync(byte[] prefix, CancellationToken cancellationToken) =>
+        CallAsync(
+            "kv/range",
+            new RangeRequest { Key = prefix, RangeEnd = EtcdKeys.RangeEndOf(prefix) },
+            EtcdJsonContext.Default.RangeRequest,
+            EtcdJsonContext.Default.RangeResponse,
+            cancellationToken);
+
     /// <summary>Opens a streamed call (a watch). The timeout covers only the answer's headers; the caller disposes the answer.</summary>
     public async Task<HttpResponseMessage> OpenStreamAsync<TRequest>(string method, TRequest request, JsonTypeInfo<TRequest> requestInfo, CancellationToken cancellationToken)
     {
@@ -176,6 +185,7 @@ internal sealed partial class EtcdClient : IDisposable
     {
         int start = Volatile.Read(ref _current);
         Exception? lastFailure = null;
+        bool onlyTlsFailures = true;
         for (int attempt = 0; attempt < _endpoints.Length; attempt++)
         {
             int index = (start + attempt) % _endpoints.Length;
@@ -213,10 +223,12 @@ internal sealed partial class EtcdClient : IDisposable
             catch (HttpRequestException e)
             {
                 lastFailure = e;
+                onlyTlsFailures &= e.InnerException is System.Security.Authentication.AuthenticationException;
                 Log.EndpointFailed(_logger, method, _endpoints[index], e.Message);
             }
             catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
+                onlyTlsFailures = false;
                 lastFailure = new TimeoutException(
                     string.Create(CultureInfo.InvariantCulture, $"The call took longer than EtcdOptions.CallTimeout ({_options.CallTimeout.TotalSeconds:0.###} s)."),
                     e);
@@ -228,9 +240,12 @@ internal sealed partial class EtcdClient : IDisposable
             }
         }
 
+        // A TLS handshake every endpoint refused (an untrusted certificate, a missing client certificate) is configuration,
+        // which no retry fixes.
         throw new RegistryTransportException(
-            $"No etcd endpoint answered '{method}' ({string.Join(", ", _endpoints.Select(e => e.Authority))}): {lastFailure!.Message}",
-            isTransient: true,
+            $"No etcd endpoint answered '{method}' ({string.Join(", ", _endpoints.Select(e => e.Authority))}): {lastFailure!.Message}" +
+            (onlyTlsFailures ? " The TLS handshake failed: check EtcdOptions.CaCertificatePath and the client certificate." : string.Empty),
+            isTransient: !onlyTlsFailures,
             lastFailure);
     }
 

@@ -149,13 +149,7 @@ internal sealed partial class EtcdRegistryTransport : IRegistryTransport
     public async ValueTask<TransportSnapshot> LookupAsync(ServiceUrl subscription, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscription);
-        byte[] prefix = _keys.PrefixOf(subscription);
-        RangeResponse listed = await _client.CallAsync(
-            "kv/range",
-            new RangeRequest { Key = prefix, RangeEnd = EtcdKeys.RangeEndOf(prefix) },
-            EtcdJsonContext.Default.RangeRequest,
-            EtcdJsonContext.Default.RangeResponse,
-            cancellationToken).ConfigureAwait(false);
+        RangeResponse listed = await _client.RangePrefixAsync(_keys.PrefixOf(subscription), cancellationToken).ConfigureAwait(false);
         return new TransportSnapshot(
             listed.Header?.Revision ?? 0,
             [.. (listed.Kvs ?? []).Select(kv => Encoding.UTF8.GetString(kv.Value ?? []))]);

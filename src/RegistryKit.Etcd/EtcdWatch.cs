@@ -206,12 +206,7 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
 
     private async Task ListAsync(CancellationToken cancellationToken)
     {
-        RangeResponse listed = await _client.CallAsync(
-            "kv/range",
-            new RangeRequest { Key = _prefix, RangeEnd = _rangeEnd },
-            EtcdJsonContext.Default.RangeRequest,
-            EtcdJsonContext.Default.RangeResponse,
-            cancellationToken).ConfigureAwait(false);
+        RangeResponse listed = await _client.RangePrefixAsync(_prefix, cancellationToken).ConfigureAwait(false);
         _entries.Clear();
         foreach (KeyValue kv in listed.Kvs ?? [])
         {

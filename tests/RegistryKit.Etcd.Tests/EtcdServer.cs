@@ -17,12 +17,14 @@ internal sealed class EtcdServer : IAsyncDisposable
     private static EtcdServer? s_shared;
     private readonly string _executable;
     private readonly string[] _extraArguments;
+    private readonly TestCertificates? _tls;
     private Process? _process;
 
-    private EtcdServer(string executable, int clientPort, int peerPort, string dataDirectory, string[] extraArguments)
+    private EtcdServer(string executable, int clientPort, int peerPort, string dataDirectory, string[] extraArguments, TestCertificates? tls)
     {
         _executable = executable;
         _extraArguments = extraArguments;
+        _tls = tls;
         ClientPort = clientPort;
         PeerPort = peerPort;
         DataDirectory = dataDirectory;
@@ -36,7 +38,7 @@ internal sealed class EtcdServer : IAsyncDisposable
 
     public string Address => $"etcd://127.0.0.1:{ClientPort}";
 
-    public Uri BaseUri => new($"http://127.0.0.1:{ClientPort}/");
+    public Uri BaseUri => new($"{(_tls is null ? "http" : "https")}://127.0.0.1:{ClientPort}/");
 
     /// <summary>The shared server, started on first use. Without etcd the test is ignored, or fails when CI=true.</summary>
     public static async Task<EtcdServer> RequireSharedAsync()
@@ -45,7 +47,7 @@ internal sealed class EtcdServer : IAsyncDisposable
         await s_gate.WaitAsync();
         try
         {
-            return s_shared ??= await StartAsync(executable);
+            return s_shared ??= await StartAsync(executable, null);
         }
         finally
         {
@@ -55,7 +57,17 @@ internal sealed class EtcdServer : IAsyncDisposable
 
     /// <summary>A server of the caller's own, for tests that stop or restart it.</summary>
     /// <param name="extraArguments">Further etcd flags, such as <c>--auth-token-ttl=1</c>.</param>
-    public static Task<EtcdServer> StartOwnAsync(params string[] extraArguments) => StartAsync(FindExecutableOrSkip(), extraArguments);
+    public static Task<EtcdServer> StartOwnAsync(params string[] extraArguments) => StartAsync(FindExecutableOrSkip(), null, extraArguments);
+
+    /// <summary>A server of the caller's own that serves clients over HTTPS only and wants a client certificate.</summary>
+    public static Task<EtcdServer> StartOwnWithTlsAsync(TestCertificates certificates) =>
+        StartAsync(
+            FindExecutableOrSkip(),
+            certificates,
+            "--cert-file", certificates.ServerCertificatePath,
+            "--key-file", certificates.ServerKeyPath,
+            "--client-cert-auth",
+            "--trusted-ca-file", certificates.CaCertificatePath);
 
     public static async Task StopSharedAsync()
     {
@@ -133,10 +145,10 @@ internal sealed class EtcdServer : IAsyncDisposable
         }
     }
 
-    private static async Task<EtcdServer> StartAsync(string executable, params string[] extraArguments)
+    private static async Task<EtcdServer> StartAsync(string executable, TestCertificates? tls, params string[] extraArguments)
     {
         string dataDirectory = Path.Combine(Path.GetTempPath(), "registrykit-etcd-" + Guid.NewGuid().ToString("N"));
-        var server = new EtcdServer(executable, FreePort(), FreePort(), dataDirectory, extraArguments);
+        var server = new EtcdServer(executable, FreePort(), FreePort(), dataDirectory, extraArguments, tls);
         try
         {
             await server.StartAgainAsync();
@@ -172,7 +184,7 @@ internal sealed class EtcdServer : IAsyncDisposable
 
     private ProcessStartInfo StartInfo()
     {
-        string client = $"http://127.0.0.1:{ClientPort}";
+        string client = BaseUri.GetLeftPart(UriPartial.Authority);
         string peer = $"http://127.0.0.1:{PeerPort}";
         var info = new ProcessStartInfo(_executable)
         {
@@ -204,7 +216,7 @@ internal sealed class EtcdServer : IAsyncDisposable
     /// <summary>The port accepts connections before etcd is ready, and /health then hangs: poll with a short timeout.</summary>
     private async Task WaitHealthyAsync()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        using var http = new HttpClient(HealthHandler()) { Timeout = TimeSpan.FromSeconds(1) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(20))
         {
@@ -232,6 +244,19 @@ internal sealed class EtcdServer : IAsyncDisposable
         string log = File.Exists(DataDirectory + ".log") ? File.ReadAllText(DataDirectory + ".log") : "(no log)";
         await StopAsync();
         Assert.Fail($"etcd on port {ClientPort} did not become healthy within 20 s. Its log:\n{log[Math.Max(0, log.Length - 3000)..]}");
+    }
+
+    private HttpMessageHandler HealthHandler()
+    {
+        var handler = new SocketsHttpHandler();
+        if (_tls is not null)
+        {
+            // Only readiness is checked here; the transport's own certificate checks are what the TLS tests test.
+            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+            handler.SslOptions.ClientCertificates = [System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(_tls.ClientCertificatePath, _tls.ClientKeyPath)];
+        }
+
+        return handler;
     }
 
     private static int FreePort()
