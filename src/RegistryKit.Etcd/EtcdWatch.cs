@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -155,6 +156,17 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
 
             if (result.Created)
             {
+                // A cluster restarted on an empty data directory counts revisions from 1 again: resuming would wait for
+                // revisions it has not reached and miss what happens meanwhile. Only a new subscription can start over.
+                if (result.Header is { Revision: > 0 } header && header.Revision < _revision)
+                {
+                    throw new RegistryTransportException(
+                        string.Create(
+                            CultureInfo.InvariantCulture,
+                            $"etcd's revision went back from {_revision} to {header.Revision}: the cluster lost its data (restarted on an empty data directory?). The watch of '{_description}' must start over."),
+                        isTransient: false);
+                }
+
                 created();
             }
 

@@ -144,6 +144,31 @@ public class EtcdRegistryTransportTests
     }
 
     [Test]
+    public async Task Watch_EtcdRestartedOnAnEmptyDataDirectory_IsReportedLost()
+    {
+        EtcdServer own = await EtcdServer.StartOwnAsync();
+        _disposables.Add(own);
+        IRegistryTransport provider = Client(own);
+        RegistrySession session = await provider.OpenSessionAsync(TimeSpan.FromSeconds(30), TestToken);
+        for (int port = 1; port <= 3; port++)
+        {
+            await provider.RegisterAsync(session, Provider("com.example.Greeter", port), TestToken);
+        }
+
+        RecordingWatcher watcher = await WatchAsync(Client(own), "com.example.Greeter");
+        await watcher.WaitForAsync(s => s.Entries.Count == 3, TestToken);
+
+        await own.RestartEmptyAsync();
+
+        while (watcher.LostReason is null)
+        {
+            await Task.Delay(50, TestToken);
+        }
+
+        Assert.That(watcher.LostReason, Is.InstanceOf<RegistryTransportException>().With.Message.Contain("went back"));
+    }
+
+    [Test]
     public async Task Session_ClientStopsHeartbeating_ItsKeysGoAndAnotherClientsWatcherIsTold()
     {
         IRegistryTransport provider = Client(_etcd);

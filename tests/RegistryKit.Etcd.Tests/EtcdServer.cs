@@ -121,6 +121,14 @@ internal sealed class EtcdServer : IAsyncDisposable
         process.Dispose();
     }
 
+    /// <summary>Stops etcd, empties its data directory and starts it again: a cluster that lost its data.</summary>
+    public async Task RestartEmptyAsync()
+    {
+        await StopAsync();
+        Directory.Delete(DataDirectory, recursive: true);
+        await StartAgainAsync();
+    }
+
     /// <summary>Posts raw JSON to the gateway, for what the transport does not do itself (compaction).</summary>
     public async Task<string> PostAsync(string method, string json)
     {
