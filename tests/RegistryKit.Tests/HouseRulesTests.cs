@@ -46,6 +46,7 @@ public partial class HouseRulesTests
             typeof(RegistryKit.InMemory.InMemoryRegistryServer).Assembly,
             typeof(RegistryKit.Hosting.ServiceRegistrations).Assembly,
             typeof(RegistryKit.Testing.ManualTimeProvider).Assembly,
+            typeof(RegistryKit.Etcd.EtcdRegistryTransportFactory).Assembly,
         ];
         var events = packages
             .SelectMany(a => a.GetTypes())

@@ -22,6 +22,7 @@ public class PublicApiTests
         yield return new TestCaseData(typeof(InMemoryRegistryServer).Assembly).SetArgDisplayNames("RegistryKit.InMemory");
         yield return new TestCaseData(typeof(ManualTimeProvider).Assembly).SetArgDisplayNames("RegistryKit.Testing");
         yield return new TestCaseData(typeof(RegistryKit.Hosting.ServiceRegistrations).Assembly).SetArgDisplayNames("RegistryKit.Hosting");
+        yield return new TestCaseData(typeof(RegistryKit.Etcd.EtcdRegistryTransportFactory).Assembly).SetArgDisplayNames("RegistryKit.Etcd");
     }
 
     [TestCaseSource(nameof(Packages))]
