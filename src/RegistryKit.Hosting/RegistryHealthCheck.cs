@@ -19,7 +19,8 @@ internal sealed class RegistryHealthCheck(IServiceProvider services, string regi
         ArgumentNullException.ThrowIfNull(context);
         RegistryFactory factory = services.GetRequiredKeyedService<RegistryFactory>(registryName);
         RegistryOptions registryOptions = services.GetRequiredService<IOptionsMonitor<RegistryOptions>>().Get(registryName);
-        TimeSpan lateAfter = options.HeartbeatLateAfter ?? registryOptions.SessionTtl * 2 / 3;
+        TimeSpan? configuredLateAfter = options.HeartbeatLateAfter;
+        TimeSpan lateAfter = configuredLateAfter ?? registryOptions.SessionTtl * 2 / 3;
 
         int registries = 0, available = 0;
         int pendingRegister = 0, pendingUnregister = 0, pendingSubscribe = 0, pendingUnsubscribe = 0;
@@ -39,8 +40,14 @@ internal sealed class RegistryHealthCheck(IServiceProvider services, string regi
             malformed += status.MalformedEntries;
             if (status.TimeSinceLastHeartbeat is { } sinceBeat)
             {
+                // Late: two of this session's heartbeat intervals without an acknowledgement, unless configured.
+                TimeSpan threshold = configuredLateAfter ?? (status.HeartbeatInterval is { } interval ? interval * 2 : lateAfter);
                 worstSinceBeat = sinceBeat > worstSinceBeat ? sinceBeat : worstSinceBeat;
-                late |= status.IsAvailable && sinceBeat > lateAfter;
+                if (status.IsAvailable && sinceBeat > threshold)
+                {
+                    late = true;
+                    lateAfter = threshold;
+                }
             }
 
             if (status.UnreachableFor is { } unreachable && unreachable > worstUnreachable)

@@ -9,8 +9,8 @@ public sealed class RegistryHealthCheckOptions
 
     /// <summary>Gets or sets after how long without an acknowledged heartbeat heartbeats count as late (degraded).</summary>
     /// <value>
-    /// The default is <see langword="null"/>: two thirds of the registry's <c>SessionTtl</c>, that is two heartbeat
-    /// intervals. Positive when set.
+    /// The default is <see langword="null"/>: two of the session's heartbeat intervals (<c>HeartbeatInterval</c>, or
+    /// what the transport asks for: a third of the TTL for etcd and the in-memory registry). Positive when set.
     /// </value>
     public TimeSpan? HeartbeatLateAfter { get; set; }
 

@@ -84,68 +84,61 @@ public sealed partial class ServiceRegistrations : IDisposable
     /// Takes every registered service out of the registry, leaving the host running (for maintenance, or to drain).
     /// Until <see cref="GoOnlineAsync"/>, nothing is registered, not even at start-up.
     /// </summary>
-    /// <param name="cancellationToken">Cancels waiting; the services stay offline.</param>
-    /// <returns>A task that completes when each service has been deregistered, or its deregistration is retried in the background.</returns>
-    public async ValueTask GoOfflineAsync(CancellationToken cancellationToken = default)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            lock (_lock)
+    /// <param name="cancellationToken">Cancels waiting only: the services go offline regardless.</param>
+    /// <returns>
+    /// A task that completes when each service has been deregistered, or its deregistration did not finish within
+    /// <see cref="ServiceRegistrationOptions.DeregisterTimeout"/> and is retried in the background.
+    /// </returns>
+    public ValueTask GoOfflineAsync(CancellationToken cancellationToken = default) =>
+        RunUnderGateAsync(
+            async token =>
             {
-                _offline = true;
-            }
-
-            foreach (Entry entry in _entries)
-            {
-                if (entry.Asked)
+                lock (_lock)
                 {
-                    await DeregisterAsync(entry, cancellationToken).ConfigureAwait(false);
+                    _offline = true;
                 }
 
-                SetState(entry, RegistrationState.Offline);
-            }
+                foreach (Entry entry in _entries)
+                {
+                    if (entry.Asked)
+                    {
+                        await DeregisterAsync(entry, token).ConfigureAwait(false);
+                    }
 
-            LogOffline(_logger, _entries.Length);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+                    SetState(entry, RegistrationState.Offline);
+                }
+
+                LogOffline(_logger, _entries.Length);
+            },
+            cancellationToken);
 
     /// <summary>Puts the services back into the registry after <see cref="GoOfflineAsync"/>; failed registrations are tried again.</summary>
-    /// <param name="cancellationToken">Cancels waiting; the services stay online and registration goes on in the background.</param>
+    /// <param name="cancellationToken">Cancels waiting only: the services go online and registration goes on in the background.</param>
     /// <returns>A task that completes after each service's first registration attempt (or at once before the host has started).</returns>
-    public async ValueTask GoOnlineAsync(CancellationToken cancellationToken = default)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            lock (_lock)
+    public ValueTask GoOnlineAsync(CancellationToken cancellationToken = default) =>
+        RunUnderGateAsync(
+            async token =>
             {
-                _offline = false;
-            }
-
-            LogOnline(_logger, _entries.Length);
-            if (Volatile.Read(ref _lifecycle) == Started)
-            {
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-                await RegisterPendingAsync(linked.Token).ConfigureAwait(false);
-            }
-            else
-            {
-                foreach (Entry entry in _entries.Where(e => e.State == RegistrationState.Offline))
+                lock (_lock)
                 {
-                    SetState(entry, RegistrationState.Pending);
+                    _offline = false;
                 }
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+
+                int lifecycle = Volatile.Read(ref _lifecycle);
+                if (lifecycle == Started)
+                {
+                    LogOnline(_logger, _entries.Length);
+                    await RegisterPendingAsync(token).ConfigureAwait(false);
+                }
+                else if (lifecycle == NotStarted)
+                {
+                    foreach (Entry entry in _entries.Where(e => e.State == RegistrationState.Offline))
+                    {
+                        SetState(entry, RegistrationState.Pending);
+                    }
+                }
+            },
+            cancellationToken);
 
     /// <summary>Stops the background registration, so nothing keeps running once the container is disposed.</summary>
     public void Dispose()
@@ -204,6 +197,28 @@ public sealed partial class ServiceRegistrations : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> under the gate, on the registrations' own token (cancelled when the host stops), so
+    /// that a caller who stops waiting never leaves it half done: it goes on in the background and releases the gate.
+    /// </summary>
+    private async ValueTask RunUnderGateAsync(Func<CancellationToken, Task> work, CancellationToken waitToken)
+    {
+        await _gate.WaitAsync(waitToken).ConfigureAwait(false);
+        Task running;
+        try
+        {
+            running = work(_stopping.Token);
+        }
+        catch
+        {
+            _gate.Release();
+            throw;
+        }
+
+        _ = running.ContinueWith(static (_, gate) => ((SemaphoreSlim)gate!).Release(), _gate, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        await running.WaitAsync(waitToken).ConfigureAwait(false);
+    }
+
     private async Task RegisterAllAsync()
     {
         CancellationToken token = _stopping.Token;
@@ -251,7 +266,12 @@ public sealed partial class ServiceRegistrations : IDisposable
             try
             {
                 entry.Registry ??= await GetRegistryAsync(entry.Descriptor.RegistryName, cancellationToken).ConfigureAwait(false);
-                entry.Url ??= await BuildUrlAsync(entry.Descriptor, cancellationToken).ConfigureAwait(false);
+                ServiceUrl url = await BuildUrlAsync(entry.Descriptor, cancellationToken).ConfigureAwait(false);
+                lock (_lock)
+                {
+                    // Made afresh each time: going online again follows a changed address.
+                    entry.Url = url;
+                }
 
                 // From here the registry may hold it (a cancelled call can still land), so stopping deregisters it.
                 entry.Asked = true;
@@ -265,6 +285,9 @@ public sealed partial class ServiceRegistrations : IDisposable
             }
             catch (Exception exception)
             {
+                // A register call that throws leaves no intent behind (the registry client dropped it), so there is
+                // nothing to deregister at stop (Steeltoe #1705).
+                entry.Asked = false;
                 LogRegistrationFailed(_logger, entry.Descriptor.Service, exception);
                 lock (_lock)
                 {
@@ -291,6 +314,7 @@ public sealed partial class ServiceRegistrations : IDisposable
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
+            // The registry client dropped the registration and retries removing it in the background.
             entry.Asked = false;
             LogDeregisterTimedOut(_logger, entry.Descriptor.Service, options.DeregisterTimeout);
             return false;
@@ -369,7 +393,7 @@ public sealed partial class ServiceRegistrations : IDisposable
     private static partial void LogDeregistered(ILogger logger, string service, ServiceUrl url);
 
     [LoggerMessage(EventId = 6003, EventName = "ServiceDeregisterTimedOut", Level = LogLevel.Warning,
-        Message = "Deregistering '{Service}' did not finish within {Timeout}; the registry removes it when the session expires.")]
+        Message = "Deregistering '{Service}' did not finish within {Timeout}; the registry client keeps trying in the background, and the registry drops it when the session ends.")]
     private static partial void LogDeregisterTimedOut(ILogger logger, string service, TimeSpan timeout);
 
     [LoggerMessage(EventId = 6004, EventName = "ServiceDeregisterFailed", Level = LogLevel.Warning,

@@ -41,7 +41,6 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
     private readonly ILogger _logger;
     private readonly IRegistryServiceListener[] _listeners;
     private readonly RegistryTelemetry _telemetry;
-    private readonly bool _ownsTelemetry;
     private int _destroyed;
 
     /// <summary>Creates a factory.</summary>
@@ -51,7 +50,7 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
     /// <param name="timer">The shared wheel; <see langword="null"/> to create one that the factory owns and stops.</param>
     /// <param name="loggerFactory">Where logs go; <see langword="null"/> for none.</param>
     /// <param name="listeners">Hooks run after each registry operation.</param>
-    /// <param name="meterFactory">Where the <c>RegistryKit</c> meter comes from; <see langword="null"/> for a meter of the factory's own.</param>
+    /// <param name="meterFactory">Where the <c>RegistryKit</c> meter comes from; <see langword="null"/> for the process-wide one.</param>
     /// <exception cref="ArgumentException">A scheme is empty or given twice, or a transport factory is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public RegistryFactory(
@@ -62,11 +61,11 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
         ILoggerFactory? loggerFactory = null,
         IEnumerable<IRegistryServiceListener>? listeners = null,
         IMeterFactory? meterFactory = null)
-        : this(transports, options, timeProvider, timer, loggerFactory, listeners, new RegistryTelemetry(meterFactory), ownsTelemetry: true)
+        : this(transports, options, timeProvider, timer, loggerFactory, listeners, RegistryTelemetry.For(meterFactory))
     {
     }
 
-    /// <summary>Creates a factory whose registries record into <paramref name="telemetry"/>, shared by the container's registries.</summary>
+    /// <summary>Creates a factory whose registries record into <paramref name="telemetry"/>.</summary>
     internal RegistryFactory(
         IEnumerable<KeyValuePair<string, IRegistryTransportFactory>> transports,
         RegistryOptions? options,
@@ -74,11 +73,9 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
         HashedWheelTimer? timer,
         ILoggerFactory? loggerFactory,
         IEnumerable<IRegistryServiceListener>? listeners,
-        RegistryTelemetry telemetry,
-        bool ownsTelemetry)
+        RegistryTelemetry telemetry)
     {
         _telemetry = telemetry;
-        _ownsTelemetry = ownsTelemetry;
         ArgumentNullException.ThrowIfNull(transports);
         _transports = new Dictionary<string, IRegistryTransportFactory>(StringComparer.OrdinalIgnoreCase);
         foreach ((string scheme, IRegistryTransportFactory factory) in transports)
@@ -257,11 +254,6 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
         if (_ownsTimer)
         {
             _timer.Dispose();
-        }
-
-        if (_ownsTelemetry)
-        {
-            _telemetry.Dispose();
         }
     }
 

@@ -54,7 +54,6 @@ public static class RegistryServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(static sp => new HashedWheelTimer(sp.GetRequiredService<TimeProvider>(), logger: sp.GetService<ILogger<HashedWheelTimer>>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>());
-        services.TryAddSingleton(static sp => new RegistryTelemetry(sp.GetService<IMeterFactory>()));
 
         OptionsBuilder<RegistryOptions> options = services.AddOptions<RegistryOptions>(name);
         if (!services.Any(d => d.ServiceType == typeof(RegistryName) && d.ImplementationInstance is RegistryName r && r.Name == name))
@@ -182,8 +181,7 @@ public static class RegistryServiceCollectionExtensions
             services.GetRequiredService<HashedWheelTimer>(),
             services.GetService<ILoggerFactory>(),
             services.GetServices<IRegistryServiceListener>(),
-            services.GetRequiredService<RegistryTelemetry>(),
-            ownsTelemetry: false);
+            RegistryTelemetry.For(services.GetService<IMeterFactory>()));
     }
 
     /// <summary>Binds the registry's section (<c>RegistryKit</c>, or <c>RegistryKit:Registries:{name}</c>) when the app has configuration.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -304,60 +305,44 @@ public class RegistryServiceCollectionExtensionsTests
     }
 
     [Test]
-    public async Task Metrics_WithoutAContainer_GoToAMeterOfTheFactorysOwn_DisposedWithIt()
+    public async Task Metrics_FactoriesSharingAMeterFactory_ShareEachInstrument_AndCountAllTheirRegistries()
     {
-        var published = new List<System.Diagnostics.Metrics.Instrument>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener
+        await using ServiceProvider metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        IMeterFactory meterFactory = metrics.GetRequiredService<IMeterFactory>();
+        var pending = new List<Instrument>();
+        using var listener = new MeterListener
         {
-            InstrumentPublished = (instrument, _) =>
+            InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == Diagnostics.RegistryDiagnostics.Name && instrument.Meter.Scope is null)
+                if (instrument.Meter.Scope == meterFactory && instrument.Name == "registrykit.retries.pending")
                 {
-                    lock (published)
-                    {
-                        published.Add(instrument);
-                    }
+                    pending.Add(instrument);
+                    l.EnableMeasurementEvents(instrument);
                 }
             },
         };
-        listener.Start();
-        var factory = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(new InMemoryRegistryServer(_time)))], new RegistryOptions { CacheEnabled = false }, _time);
-        System.Diagnostics.Metrics.Meter meter;
-        lock (published)
+        long observed = 0;
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {
-            Assert.That(published.Select(i => i.Name), Does.Contain("registrykit.registration.attempts").And.Contain("registrykit.retries.pending"));
-            meter = published[^1].Meter;
-        }
-
-        long attempts = 0;
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-        {
-            if (instrument.Meter == meter && instrument.Name == "registrykit.registration.attempts")
+            if (tags.ToArray().Any(t => t.Key == "registrykit.retry.kind" && (string?)t.Value == "register"))
             {
-                Interlocked.Add(ref attempts, value);
+                Interlocked.Exchange(ref observed, value);
             }
         });
-        foreach (var instrument in published.Where(i => i.Meter == meter))
-        {
-            listener.EnableMeasurementEvents(instrument);
-        }
+        listener.Start();
+        var server = new InMemoryRegistryServer(_time);
+        var transports = new Dictionary<string, IRegistryTransportFactory> { ["memory"] = new InMemoryRegistryTransportFactory(server) };
+        await using var first = new RegistryFactory(transports, new RegistryOptions { CacheEnabled = false, Check = false }, _time, meterFactory: meterFactory);
+        await using var second = new RegistryFactory(transports, new RegistryOptions { CacheEnabled = false, Check = false }, _time, meterFactory: meterFactory);
+        server.Faults.MakeUnreachable(TimeSpan.FromMinutes(1));
+        await (await first.GetRegistryAsync(s_registry)).RegisterAsync(s_provider);
+        await (await second.GetRegistryAsync(s_registry)).RegisterAsync(s_provider);
 
-        IRegistry registry = await factory.GetRegistryAsync(s_registry);
-        await registry.RegisterAsync(s_provider);
-        Assert.That(Interlocked.Read(ref attempts), Is.EqualTo(1));
+        listener.RecordObservableInstruments();
 
-        // A disposed meter ends its instruments' measurements, which the listener is told of.
-        int completed = 0;
-        listener.MeasurementsCompleted = (instrument, _) =>
-        {
-            if (instrument.Meter == meter)
-            {
-                Interlocked.Increment(ref completed);
-            }
-        };
-        await factory.DisposeAsync();
-
-        Assert.That(Volatile.Read(ref completed), Is.EqualTo(published.Count(i => i.Meter == meter)));
+        Assert.That(pending, Has.Count.EqualTo(1), "one instrument per meter, however many factories");
+        Assert.That(Interlocked.Read(ref observed), Is.EqualTo(2), "it counts the retries of both factories' registries");
+        server.Faults.Clear();
     }
 
     private static void NoCache(RegistryOptions options) => options.CacheEnabled = false;

@@ -1,25 +1,34 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using RegistryKit.Registry;
 
 namespace RegistryKit.Diagnostics;
 
 /// <summary>
-/// The metrics and traces of the registry clients of one container (or of one <see cref="RegistryFactory"/> made
-/// without a container): one <see cref="Meter"/> and the library's <see cref="ActivitySource"/>, both named
-/// <see cref="RegistryDiagnostics.Name"/>.
+/// The metrics and traces of registry clients: one <see cref="Meter"/> and the library's <see cref="ActivitySource"/>,
+/// both named <see cref="RegistryDiagnostics.Name"/>.
 /// </summary>
 /// <remarks>
+/// <para>
+/// There is one instance per <see cref="IMeterFactory"/> (so one per container) and one process-wide instance for
+/// factories built without one, so that every instrument exists once per meter however many
+/// <see cref="RegistryFactory"/> instances share it. The meter factory owns its meter; the process-wide meter lives as
+/// long as the process.
+/// </para>
+/// <para>
 /// Tags carry service keys, operations and outcomes only: never a registry address or a URL, which may hold
 /// credentials.
+/// </para>
 /// </remarks>
-internal sealed class RegistryTelemetry : IDisposable
+internal sealed class RegistryTelemetry
 {
     internal static readonly ActivitySource ActivitySource = new(RegistryDiagnostics.Name, RegistryDiagnostics.Version);
 
-    private readonly Meter _meter;
-    private readonly bool _ownsMeter;
+    private static readonly Lazy<RegistryTelemetry> s_shared = new(() => new RegistryTelemetry(new Meter(RegistryDiagnostics.Name, RegistryDiagnostics.Version)));
+    private static readonly ConditionalWeakTable<IMeterFactory, RegistryTelemetry> s_byMeterFactory = [];
+
     private readonly ConcurrentDictionary<FailbackRegistry, byte> _registries = new();
     private readonly Counter<long> _writes;
     private readonly Counter<long> _heartbeatsSent;
@@ -30,39 +39,36 @@ internal sealed class RegistryTelemetry : IDisposable
     private readonly Counter<long> _cacheWrites;
     private readonly Counter<long> _cacheFailures;
 
-    /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>, or on a meter of its own.</summary>
-    public RegistryTelemetry(IMeterFactory? meterFactory = null)
+    private RegistryTelemetry(Meter meter)
     {
-        if (meterFactory is null)
-        {
-            _meter = new Meter(RegistryDiagnostics.Name, RegistryDiagnostics.Version);
-            _ownsMeter = true;
-        }
-        else
-        {
-            _meter = meterFactory.Create(new MeterOptions(RegistryDiagnostics.Name) { Version = RegistryDiagnostics.Version });
-        }
-
-        _writes = _meter.CreateCounter<long>(
+        _writes = meter.CreateCounter<long>(
             "registrykit.registration.attempts", "{attempt}", "Register and unregister calls made to the registry, by operation and outcome.");
-        _heartbeatsSent = _meter.CreateCounter<long>(
+        _heartbeatsSent = meter.CreateCounter<long>(
             "registrykit.heartbeats.sent", "{heartbeat}", "Keep-alives the registry acknowledged.");
-        _heartbeatsFailed = _meter.CreateCounter<long>(
-            "registrykit.heartbeats.failed", "{heartbeat}", "Keep-alives that failed or timed out.");
-        _heartbeatDuration = _meter.CreateHistogram(
+        _heartbeatsFailed = meter.CreateCounter<long>(
+            "registrykit.heartbeats.failed", "{heartbeat}", "Keep-alives that failed, or were still unanswered after a whole interval.");
+        _heartbeatDuration = meter.CreateHistogram(
             "registrykit.heartbeat.duration", "s", "How long a keep-alive took, acknowledged or not.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
-        _meter.CreateObservableUpDownCounter(
+        meter.CreateObservableUpDownCounter(
             "registrykit.retries.pending", ObservePendingRetries, "{operation}", "Failed operations waiting to be retried, by kind.");
-        _notifications = _meter.CreateCounter<long>(
+        _notifications = meter.CreateCounter<long>(
             "registrykit.notifications.delivered", "{notification}", "Lists handed to subscribers' listeners.");
-        _recoveries = _meter.CreateCounter<long>(
+        _recoveries = meter.CreateCounter<long>(
             "registrykit.session.recoveries", "{recovery}", "Times a lost session was replaced and everything registered again.");
-        _cacheWrites = _meter.CreateCounter<long>(
+        _cacheWrites = meter.CreateCounter<long>(
             "registrykit.cache.writes", "{write}", "Saves of the disk cache.");
-        _cacheFailures = _meter.CreateCounter<long>(
+        _cacheFailures = meter.CreateCounter<long>(
             "registrykit.cache.write_failures", "{write}", "Saves of the disk cache that failed after every attempt.");
     }
+
+    /// <summary>Returns the telemetry on <paramref name="meterFactory"/>'s meter, or the process-wide one.</summary>
+    public static RegistryTelemetry For(IMeterFactory? meterFactory) =>
+        meterFactory is null
+            ? s_shared.Value
+            : s_byMeterFactory.GetValue(
+                meterFactory,
+                static factory => new RegistryTelemetry(factory.Create(new MeterOptions(RegistryDiagnostics.Name) { Version = RegistryDiagnostics.Version })));
 
     /// <summary>Starts counting the pending retries of <paramref name="registry"/>.</summary>
     public void Track(FailbackRegistry registry) => _registries.TryAdd(registry, 0);
@@ -78,6 +84,9 @@ internal sealed class RegistryTelemetry : IDisposable
         (succeeded ? _heartbeatsSent : _heartbeatsFailed).Add(1);
         _heartbeatDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>(Tags.Outcome, succeeded ? "success" : "failure"));
     }
+
+    /// <summary>A keep-alive still unanswered after a whole interval: counted failed (it has no duration yet).</summary>
+    public void RecordHeartbeatOverdue() => _heartbeatsFailed.Add(1);
 
     public void RecordNotification() => _notifications.Add(1);
 
@@ -110,15 +119,6 @@ internal sealed class RegistryTelemetry : IDisposable
         {
             activity.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
             activity.SetTag(Tags.ErrorType, exception.GetType().FullName);
-        }
-    }
-
-    public void Dispose()
-    {
-        _registries.Clear();
-        if (_ownsMeter)
-        {
-            _meter.Dispose();
         }
     }
 

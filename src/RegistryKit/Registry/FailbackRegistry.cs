@@ -143,9 +143,11 @@ internal sealed partial class FailbackRegistry : IRegistry
     {
         TimeSpan? sinceBeat;
         TimeSpan? unreachableFor;
+        TimeSpan? interval;
         long skipped;
         lock (_lock)
         {
+            interval = _session is null ? null : BeatInterval(_session);
             long now = ElapsedTicks();
             sinceBeat = _lastBeatAt < 0 ? null : TimeSpan.FromTicks(now - _lastBeatAt);
             unreachableFor = _unreachableSince < 0 ? null : TimeSpan.FromTicks(now - _unreachableSince);
@@ -155,6 +157,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         return new RegistryStatus(IsAvailable, PendingRetries, MalformedEntries, StaleSnapshots, NotificationsDelivered, SessionRecoveries)
         {
             TimeSinceLastHeartbeat = sinceBeat,
+            HeartbeatInterval = interval,
             UnreachableFor = unreachableFor,
             SkippedHeartbeats = skipped,
         };
@@ -224,6 +227,12 @@ internal sealed partial class FailbackRegistry : IRegistry
 
             Log.OperationFailedWillRetry(_logger, "register", url, exception);
         }
+        catch (OperationCanceledException exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller stopped waiting; the intent stands, and the write may or may not have landed: converge on it.
+            ConvergeAfterFailure(url, exception);
+            throw;
+        }
     }
 
     public async ValueTask UnregisterAsync(ServiceUrl url, CancellationToken cancellationToken = default)
@@ -252,6 +261,12 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             Log.OperationFailedWillRetry(_logger, "unregister", url, exception);
+        }
+        catch (OperationCanceledException exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // As for register: a cancelled wait must not leave the URL registered with nothing left to remove it.
+            ConvergeAfterFailure(url, exception);
+            throw;
         }
     }
 
@@ -710,7 +725,9 @@ internal sealed partial class FailbackRegistry : IRegistry
                 {
                     _session = session;
                     _heartbeatFailures = 0;
-                    _unreachableSince = -1;
+
+                    // Opening the session is the registry's first confirmation of it, as an acknowledged heartbeat is.
+                    _lastBeatAt = ElapsedTicks();
                     _heartbeat.Cancel();
                     _nextBeatDue = ElapsedTicks() + BeatInterval(session).Ticks;
                     _heartbeat = _timer.NewTimeout(_heartbeatTask, BeatInterval(session));
@@ -901,6 +918,7 @@ internal sealed partial class FailbackRegistry : IRegistry
     private void OnBeatDue(WheelTimeout fired)
     {
         RegistrySession session;
+        int overdue = 0;
         lock (_lock)
         {
             // Only the timeout armed last may beat: one that expired just before a recovery re-armed the chain would
@@ -914,15 +932,33 @@ internal sealed partial class FailbackRegistry : IRegistry
             _heartbeat = _timer.NewTimeout(_heartbeatTask, FixedRate.Next(ref _nextBeatDue, BeatInterval(session).Ticks, ElapsedTicks()));
             if (ReferenceEquals(_beatInFlightFor, session))
             {
-                // Never two keep-alives in flight for one session: a slow registry gets one at a time.
+                // Never two keep-alives in flight for one session: a slow registry gets one at a time. A keep-alive
+                // still unanswered after a whole interval counts as failed, so a registry that hangs is found out.
                 _skippedBeats++;
-                return;
+                overdue = ++_heartbeatFailures;
+                if (overdue >= _options.HeartbeatFailureThreshold && _unreachableSince < 0)
+                {
+                    _unreachableSince = ElapsedTicks();
+                }
             }
-
-            _beatInFlightFor = session;
+            else
+            {
+                _beatInFlightFor = session;
+            }
         }
 
-        _ = BeatAsync(session);
+        if (overdue == 0)
+        {
+            _ = BeatAsync(session);
+            return;
+        }
+
+        _telemetry?.RecordHeartbeatOverdue();
+        Log.HeartbeatFailed(_logger, session.Id, overdue, new TimeoutException("The previous keep-alive is still unanswered after a whole heartbeat interval."));
+        if (overdue >= _options.HeartbeatFailureThreshold)
+        {
+            OnSessionLost(session);
+        }
     }
 
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
@@ -939,8 +975,11 @@ internal sealed partial class FailbackRegistry : IRegistry
                 // A late reply for an old session says nothing about the current one.
                 if (ReferenceEquals(_session, session))
                 {
+                    // Reachable again only once a keep-alive is acknowledged: a registry that opens sessions but never
+                    // answers keep-alives is not reachable in any way that keeps registrations alive.
                     _heartbeatFailures = 0;
                     _lastBeatAt = ElapsedTicks();
+                    _unreachableSince = -1;
                 }
             }
         }

@@ -14,13 +14,17 @@ public interface IRegistry : INode
 {
     /// <summary>Registers <paramref name="url"/> and keeps it registered.</summary>
     /// <param name="url">What to register, such as a provider's URL.</param>
-    /// <param name="cancellationToken">Cancels the first attempt; the intent stays recorded unless the call throws.</param>
+    /// <param name="cancellationToken">
+    /// Cancels waiting for the first attempt: the intent stays recorded and is made true in the background.
+    /// </param>
     /// <returns>A task that completes after the first attempt.</returns>
     ValueTask RegisterAsync(ServiceUrl url, CancellationToken cancellationToken = default);
 
     /// <summary>Removes the registration of <paramref name="url"/>.</summary>
     /// <param name="url">What to unregister.</param>
-    /// <param name="cancellationToken">Cancels the first attempt.</param>
+    /// <param name="cancellationToken">
+    /// Cancels waiting for the first attempt: the URL is still removed, in the background.
+    /// </param>
     /// <returns>A task that completes after the first attempt.</returns>
     ValueTask UnregisterAsync(ServiceUrl url, CancellationToken cancellationToken = default);
 

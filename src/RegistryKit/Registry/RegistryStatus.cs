@@ -15,13 +15,19 @@ public sealed record RegistryStatus(
     long NotificationsDelivered,
     long SessionRecoveries)
 {
-    /// <summary>Gets the time since the last successful heartbeat, or <see langword="null"/> before the first.</summary>
+    /// <summary>
+    /// Gets the time since the registry last confirmed the session (an acknowledged heartbeat, or the session's
+    /// opening), or <see langword="null"/> before the first session.
+    /// </summary>
     public TimeSpan? TimeSinceLastHeartbeat { get; init; }
+
+    /// <summary>Gets how often the current session is kept alive, or <see langword="null"/> without a session.</summary>
+    public TimeSpan? HeartbeatInterval { get; init; }
 
     /// <summary>
     /// Gets how long the registry has been unreachable (a session could not be opened, or heartbeats failed
-    /// <c>HeartbeatFailureThreshold</c> times in a row, and no session has opened since), or <see langword="null"/>
-    /// while it is reachable.
+    /// <c>HeartbeatFailureThreshold</c> times in a row, and no heartbeat has been acknowledged since), or
+    /// <see langword="null"/> while it is reachable.
     /// </summary>
     public TimeSpan? UnreachableFor { get; init; }
 

@@ -60,7 +60,7 @@ public class HostedRegistrationTests
     [Test]
     public async Task Stop_DeregistersWhatItRegistered_BeforeTheRegistryIsDisposed()
     {
-        using IHost host = Build(b => CountingInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter", At8080));
+        using IHost host = Build(b => FaultyInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter", At8080));
         InMemoryRegistryServer server = host.Services.GetRequiredService<InMemoryRegistryServer>();
         await host.StartAsync();
         ServiceRegistrations registrations = host.Services.GetRequiredService<ServiceRegistrations>();
@@ -70,14 +70,14 @@ public class HostedRegistrationTests
 
         Assert.That(Providers(server), Is.Empty);
         Assert.That(registrations.GetStatus()[0].State, Is.EqualTo(RegistrationState.Deregistered));
-        Assert.That(Counts(host).Unregisters, Is.EqualTo(1));
+        Assert.That(Faults(host).Unregisters, Is.EqualTo(1));
         Assert.That(_logs.Entries.Select(e => e.EventId.Name), Does.Contain("ServiceDeregistered"));
     }
 
     [Test]
     public async Task Stop_NeverDeregistersWhatItDidNotRegister()
     {
-        using IHost host = Build(b => CountingInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter", At8080));
+        using IHost host = Build(b => FaultyInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter", At8080));
         ServiceRegistrations registrations = host.Services.GetRequiredService<ServiceRegistrations>();
         await registrations.GoOfflineAsync();
 
@@ -85,8 +85,8 @@ public class HostedRegistrationTests
         await VirtualTimeDriver.WaitUntilAsync(() => registrations.GetStatus()[0].State == RegistrationState.Offline);
         await host.StopAsync();
 
-        Assert.That(Counts(host).Registers, Is.Zero);
-        Assert.That(Counts(host).Unregisters, Is.Zero, "Steeltoe #1705: no deregistration for an instance never registered");
+        Assert.That(Faults(host).RegistersStarted, Is.Zero);
+        Assert.That(Faults(host).Unregisters, Is.Zero, "Steeltoe #1705: no deregistration for an instance never registered");
         Assert.That(_logs.Entries.Select(e => e.EventId.Name), Does.Contain("ServiceNotDeregistered"));
     }
 
@@ -185,7 +185,7 @@ public class HostedRegistrationTests
         using IHost host = Build(b =>
         {
             b.Services.AddSingleton<IAdvertisedAddressProvider>(new ThrowingAddressProvider());
-            CountingInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter");
+            FaultyInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter");
             b.Services.AddHealthChecks().AddRegistryKit();
         });
         ServiceRegistrations registrations = host.Services.GetRequiredService<ServiceRegistrations>();
@@ -199,7 +199,7 @@ public class HostedRegistrationTests
         Assert.That(_logs.Entries.Single(e => e.EventId.Name == "ServiceRegistrationFailed").Level, Is.EqualTo(LogLevel.Error));
 
         await host.StopAsync();
-        Assert.That(Counts(host).Unregisters, Is.Zero);
+        Assert.That(Faults(host).Unregisters, Is.Zero);
     }
 
     [Test]
@@ -327,6 +327,116 @@ public class HostedRegistrationTests
         Assert.That(error!.ParamName, Is.EqualTo("UnhealthyAfter"));
     }
 
+    [Test]
+    public async Task GoOffline_WhenDeregistrationTimesOut_TheServiceStillLeavesTheRegistry()
+    {
+        using IHost host = Build(b => FaultyInMemory(b.Services.AddRegistry(NoCache))
+            .AddRegistration("greeter", o => { At8080(o); o.DeregisterTimeout = TimeSpan.FromSeconds(2); }));
+        InMemoryRegistryServer server = host.Services.GetRequiredService<InMemoryRegistryServer>();
+        ServiceRegistrations registrations = host.Services.GetRequiredService<ServiceRegistrations>();
+        await host.StartAsync();
+        await VirtualTimeDriver.WaitUntilAsync(() => Providers(server).Count == 1);
+
+        Faults(host).HangUnregister = true;
+        Task offline = registrations.GoOfflineAsync().AsTask();
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(500));
+        await offline;
+        Faults(host).HangUnregister = false;
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1));
+
+        Assert.That(registrations.GetStatus()[0].State, Is.EqualTo(RegistrationState.Offline));
+        Assert.That(Providers(server), Is.Empty, "the registry client retried the deregistration in the background");
+        await host.StopAsync();
+    }
+
+    [Test]
+    public async Task GoOnline_WhenTheCallerStopsWaiting_RegistrationStillHappens()
+    {
+        using IHost host = Build(b => FaultyInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter", At8080));
+        InMemoryRegistryServer server = host.Services.GetRequiredService<InMemoryRegistryServer>();
+        ServiceRegistrations registrations = host.Services.GetRequiredService<ServiceRegistrations>();
+        await host.StartAsync();
+        await VirtualTimeDriver.WaitUntilAsync(() => Providers(server).Count == 1);
+        await registrations.GoOfflineAsync();
+
+        Faults(host).HangRegister = true;
+        using var stopWaiting = new CancellationTokenSource();
+        Task online = registrations.GoOnlineAsync(stopWaiting.Token).AsTask();
+        await VirtualTimeDriver.WaitUntilAsync(() => Faults(host).RegistersStarted == 2);
+        await stopWaiting.CancelAsync();
+        Assert.ThrowsAsync<TaskCanceledException>(() => online);
+        Faults(host).HangRegister = false;
+        Faults(host).Release();
+
+        await VirtualTimeDriver.WaitUntilAsync(() => registrations.GetStatus()[0].State == RegistrationState.Registered);
+        Assert.That(Providers(server), Has.Count.EqualTo(1));
+        await host.StopAsync();
+    }
+
+    [Test]
+    public async Task Health_WhenKeepAlivesHang_TurnsUnhealthy_AlthoughSessionsStillOpen()
+    {
+        using IHost host = Build(b =>
+        {
+            FaultyInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter", At8080);
+            b.Services.AddHealthChecks().AddRegistryKit();
+        });
+        InMemoryRegistryServer server = host.Services.GetRequiredService<InMemoryRegistryServer>();
+        Faults(host).HangKeepAlive = true;
+        await host.StartAsync();
+        await VirtualTimeDriver.WaitUntilAsync(() => Providers(server).Count == 1);
+
+        // Each keep-alive still unanswered at the next slot counts as failed: after three the session is given up.
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(11), TimeSpan.FromSeconds(1));
+        Assert.That((await CheckHealthAsync(host)).Status, Is.EqualTo(HealthStatus.Degraded), "two intervals without an acknowledgement");
+        await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1));
+
+        HealthReport report = await CheckHealthAsync(host);
+        Assert.That(report.Status, Is.EqualTo(HealthStatus.Unhealthy), report.Entries["registrykit"].Description);
+        Assert.That(host.Services.GetRequiredService<RegistryFactory>().Registries.Single().GetStatus().SessionRecoveries, Is.GreaterThanOrEqualTo(1));
+        Faults(host).HangKeepAlive = false;
+        Faults(host).Release();
+        await host.StopAsync();
+    }
+
+    [Test]
+    public async Task Stop_NeverDeregistersARegistrationTheRegistryRefused()
+    {
+        using IHost host = Build(b => FaultyInMemory(b.Services.AddRegistry(NoCache)).AddRegistration("greeter", At8080));
+        Faults(host).RefuseRegister = true;
+        ServiceRegistrations registrations = host.Services.GetRequiredService<ServiceRegistrations>();
+        await host.StartAsync();
+        await VirtualTimeDriver.WaitUntilAsync(() => registrations.GetStatus()[0].State == RegistrationState.Failed);
+
+        await host.StopAsync();
+
+        Assert.That(Faults(host).Unregisters, Is.Zero);
+        Assert.That(registrations.GetStatus()[0].State, Is.EqualTo(RegistrationState.Failed));
+        Assert.That(registrations.GetStatus()[0].Error, Does.Contain("refuses this registration"));
+    }
+
+    [Test]
+    public async Task Health_StaysHealthy_WithAHeartbeatIntervalCloseToTheTtl()
+    {
+        using IHost host = Build(b =>
+        {
+            b.Services.AddRegistry(o => { o.CacheEnabled = false; o.HeartbeatInterval = TimeSpan.FromSeconds(12); }).UseInMemory().AddRegistration("greeter", At8080);
+            b.Services.AddHealthChecks().AddRegistryKit();
+        });
+        InMemoryRegistryServer server = host.Services.GetRequiredService<InMemoryRegistryServer>();
+        await host.StartAsync();
+        await VirtualTimeDriver.WaitUntilAsync(() => Providers(server).Count == 1);
+
+        for (int second = 1; second <= 40; second++)
+        {
+            await _time.AdvanceInStepsAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+            HealthReport report = await CheckHealthAsync(host);
+            Assert.That(report.Status, Is.EqualTo(HealthStatus.Healthy), $"at {second} s: {report.Entries["registrykit"].Description}");
+        }
+
+        await host.StopAsync();
+    }
+
     private static void NoCache(RegistryOptions options) => options.CacheEnabled = false;
 
     private static void At8080(ServiceRegistrationOptions options)
@@ -341,15 +451,15 @@ public class HostedRegistrationTests
     private static Task<HealthReport> CheckHealthAsync(IHost host) =>
         host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
-    private static CountingTransportFactory Counts(IHost host) => host.Services.GetRequiredService<CountingTransportFactory>();
+    private static FaultyTransportFactory Faults(IHost host) => host.Services.GetRequiredService<FaultyTransportFactory>();
 
-    /// <summary>The in-memory registry behind a transport that counts its register and unregister calls.</summary>
-    private static IRegistryBuilder CountingInMemory(IRegistryBuilder builder)
+    /// <summary>The in-memory registry behind a transport that counts its calls and can hang or refuse them.</summary>
+    private static IRegistryBuilder FaultyInMemory(IRegistryBuilder builder)
     {
         builder.Services.AddSingleton(static sp => new InMemoryRegistryServer(sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton(static sp => new CountingTransportFactory(new InMemoryRegistryTransportFactory(sp.GetRequiredService<InMemoryRegistryServer>())));
+        builder.Services.AddSingleton(static sp => new FaultyTransportFactory(new InMemoryRegistryTransportFactory(sp.GetRequiredService<InMemoryRegistryServer>())));
         builder.Services.Configure<RegistryOptions>(builder.Name, o => o.Address = "memory://");
-        return builder.AddTransport<CountingTransportFactory>("memory");
+        return builder.AddTransport<FaultyTransportFactory>("memory");
     }
 
     private IHost Build(Action<HostApplicationBuilder> configure, Dictionary<string, string?>? configuration = null)

@@ -209,9 +209,12 @@ public class RegistrySessionHeartbeatTests
 
         _time.Advance(TimeSpan.FromSeconds(5.01));
 
-        // One failed heartbeat reaches a threshold of one: the session is given up and recovered (the registry is
-        // fine again at once, so it is not left unreachable). With the default of three, one failure does nothing.
+        // One failed heartbeat reaches a threshold of one: the session is given up and recovered. The registry counts
+        // as reachable again once the new session's first keep-alive is acknowledged. With the default of three, one
+        // failure does nothing.
         Assert.That(registry.SessionRecoveries, Is.EqualTo(1));
+        Assert.That(registry.GetStatus().UnreachableFor, Is.Not.Null);
+        _time.Advance(TimeSpan.FromSeconds(5.1));
         Assert.That(registry.GetStatus().UnreachableFor, Is.Null);
     }
 
@@ -244,7 +247,9 @@ public class RegistrySessionHeartbeatTests
         var clock = new TinyClock();
         using var timer = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromMilliseconds(10) });
         var transport = new NoOpTransport();
-        var registry = new FailbackRegistry(s_registryUrl, transport, timer, clock, new RegistryOptions { Check = false }, random: new Random(1));
+        // With the metrics and spans on the path, as every registry made by a RegistryFactory has them.
+        var registry = new FailbackRegistry(
+            s_registryUrl, transport, timer, clock, new RegistryOptions { Check = false }, random: new Random(1), telemetry: Diagnostics.RegistryTelemetry.For(null));
         await registry.RegisterAsync(Provider(1));
         for (int i = 0; i < 200; i++)
         {
