@@ -170,7 +170,7 @@ internal sealed class EtcdServer : IAsyncDisposable
         return server;
     }
 
-    private static string FindExecutableOrSkip()
+    internal static string FindExecutableOrSkip()
     {
         string? found = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)

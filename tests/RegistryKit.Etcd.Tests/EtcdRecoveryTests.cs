@@ -1,0 +1,99 @@
+using RegistryKit.Registry;
+
+namespace RegistryKit.Etcd.Tests;
+
+/// <summary>
+/// The whole client on etcd that loses its data or a member: what users of a real cluster meet. These wait on real
+/// time (etcd's leases and elections run on its clock), each bounded by a deadline.
+/// </summary>
+[CancelAfter(90_000)]
+[NonParallelizable]
+public class EtcdRecoveryTests
+{
+    private static readonly ServiceUrl s_subscription = EtcdRegistryTransportTests.Subscription("com.example.Greeter");
+
+    [Test]
+    public async Task EtcdWiped_TheClientRegistersEverythingAgain()
+    {
+        await using EtcdServer etcd = await EtcdServer.StartOwnAsync();
+        await using RegistryFactory factory = Factory();
+        IRegistry registry = await factory.GetRegistryAsync(ServiceUrl.Parse(etcd.Address + "/wiped"), Token);
+        ServiceUrl[] providers = [.. Enumerable.Range(0, 3).Select(i => EtcdRegistryTransportTests.Provider("com.example.Greeter", 20880 + i))];
+        foreach (ServiceUrl provider in providers)
+        {
+            await registry.RegisterAsync(provider, Token);
+        }
+
+        await etcd.RestartEmptyAsync();
+
+        // The next keep-alive finds the lease gone; the registry opens a new session and registers all three again.
+        await EventuallyAsync(async () => (await LookupDirectAsync(etcd.Address + "/wiped")).Count == 3, TimeSpan.FromSeconds(30));
+        Assert.That(await LookupDirectAsync(etcd.Address + "/wiped"), Is.EquivalentTo(providers));
+        Assert.That(registry.GetStatus().SessionRecoveries, Is.GreaterThanOrEqualTo(1));
+    }
+
+    [Test]
+    public async Task ThreeMemberCluster_MemberInUseKilled_RegistrationsStay_AndTheWatchMissesNoEvent()
+    {
+        await using EtcdCluster cluster = await EtcdCluster.StartAsync();
+        string address = cluster.Address("cluster");
+        await using RegistryFactory providers = Factory();
+        await using RegistryFactory consumers = Factory();
+        IRegistry provider = await providers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
+        IRegistry consumer = await consumers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
+        var listener = new LatestList();
+        await consumer.SubscribeAsync(s_subscription, listener, Token);
+        ServiceUrl first = EtcdRegistryTransportTests.Provider("com.example.Greeter", 20880);
+        await provider.RegisterAsync(first, Token);
+        await EventuallyAsync(() => Task.FromResult(listener.Latest.SetEquals([first])), TimeSpan.FromSeconds(10));
+
+        // Member 0 is every client's first endpoint: the one in use.
+        cluster.Kill(0);
+        ServiceUrl second = EtcdRegistryTransportTests.Provider("com.example.Greeter", 20881);
+        await provider.RegisterAsync(second, Token);
+
+        // The watch moves to a live member and resumes where it was: it sees the registration made meanwhile.
+        await EventuallyAsync(() => Task.FromResult(listener.Latest.SetEquals([first, second])), TimeSpan.FromSeconds(30));
+
+        // Several TTLs later both are still registered: keep-alives go to a live member and the lease survives.
+        await Task.Delay(TimeSpan.FromSeconds(6), Token);
+        Assert.That(await consumer.LookupAsync(s_subscription, Token), Is.EquivalentTo(new[] { first, second }));
+        Assert.That(provider.GetStatus().SessionRecoveries, Is.Zero, "the lease itself survived the member's loss");
+    }
+
+    private static CancellationToken Token => TestContext.CurrentContext.CancellationToken;
+
+    private static RegistryFactory Factory() =>
+        new([new("etcd", new EtcdRegistryTransportFactory())], new RegistryOptions { SessionTtl = TimeSpan.FromSeconds(2), CacheEnabled = false, Check = false });
+
+    /// <summary>Reads the registry with a fresh client, so the answer is etcd's and not a cache's.</summary>
+    private static async Task<IReadOnlyList<ServiceUrl>> LookupDirectAsync(string address)
+    {
+        await using var transport = new EtcdRegistryTransportFactory().CreateTransport(ServiceUrl.Parse(address));
+        Transport.TransportSnapshot snapshot = await transport.LookupAsync(s_subscription, Token);
+        return [.. snapshot.Entries.Select(ServiceUrl.Parse)];
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan within)
+    {
+        DateTimeOffset deadline = DateTimeOffset.UtcNow + within;
+        while (!await condition())
+        {
+            Assert.That(DateTimeOffset.UtcNow, Is.LessThan(deadline), $"not within {within.TotalSeconds} s");
+            await Task.Delay(100, Token);
+        }
+    }
+
+    private sealed class LatestList : INotifyListener
+    {
+        private volatile HashSet<ServiceUrl> _latest = [];
+
+        public HashSet<ServiceUrl> Latest => _latest;
+
+        public ValueTask NotifyAsync(IReadOnlyList<ServiceUrl> urls, CancellationToken cancellationToken)
+        {
+            _latest = [.. urls.Where(u => !u.IsEmptyMarker)];
+            return ValueTask.CompletedTask;
+        }
+    }
+}
