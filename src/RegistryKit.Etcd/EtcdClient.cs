@@ -45,7 +45,7 @@ internal sealed partial class EtcdClient : IDisposable
         _password = registryUrl.Password;
         string scheme = options.UseTls ? "https" : "http";
         _endpoints = [.. new[] { registryUrl.Address }.Concat(registryUrl.BackupAddresses).Select(a => ToEndpoint(scheme, a)
-            ?? throw new ArgumentException($"'{a}' is not an etcd endpoint. Use host:port, such as '127.0.0.1:2379'.", nameof(registryUrl)))];
+            ?? throw new ArgumentException($"'{RedactedEndpoint(a)}' is not an etcd endpoint. Use host:port, such as '127.0.0.1:2379'.", nameof(registryUrl)))];
         _http = new HttpClient(CreateHandler(options))
         {
             // The gateway speaks HTTP/1.1 only: h2c reaches etcd's gRPC server and fails.
@@ -97,6 +97,19 @@ internal sealed partial class EtcdClient : IDisposable
         Reply reply = await SendAuthenticatedAsync(method, body, cancellationToken, streaming: true).ConfigureAwait(false);
         return reply.Stream!;
     }
+
+    /// <summary>Gets whether calls authenticate (the address names a user).</summary>
+    public bool HasUser => _username is not null;
+
+    /// <summary>Gets how many times a token was fetched; pass it to <see cref="ReauthenticateAsync"/>.</summary>
+    public int TokenVersion => Volatile.Read(ref _tokenVersion);
+
+    /// <summary>
+    /// Fetches a new token for a stream etcd refused with the token of <paramref name="seenVersion"/>: once, one caller at
+    /// a time, unless another caller already did.
+    /// </summary>
+    public Task ReauthenticateAsync(int seenVersion, CancellationToken cancellationToken) =>
+        _username is null || _authDisabled ? Task.CompletedTask : AuthenticateAsync(seenVersion, cancellationToken);
 
     public void Dispose()
     {
@@ -249,6 +262,14 @@ internal sealed partial class EtcdClient : IDisposable
             lastFailure);
     }
 
+    /// <summary>An endpoint as it may be shown: any user info (a password slipped into a backup address) masked.</summary>
+    private static string RedactedEndpoint(string address)
+    {
+        int at = address.LastIndexOf('@');
+        string shown = at < 0 ? address : "***@" + address[(at + 1)..];
+        return string.Concat(shown.Take(200).Select(c => char.IsControl(c) ? '?' : c));
+    }
+
     private static Uri? ToEndpoint(string scheme, string address)
     {
         string withPort = address.Contains(':', StringComparison.Ordinal) && !address.EndsWith(']')
@@ -283,14 +304,14 @@ internal sealed partial class EtcdClient : IDisposable
         {
             X509Certificate2Collection roots = [];
             roots.ImportFromPemFile(options.CaCertificatePath);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => TrustedByCustomRoot(certificate, errors, roots);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, sent, errors) => TrustedByCustomRoot(certificate, sent, errors, roots);
         }
 
         return handler;
     }
 
     /// <summary>Validates a server certificate against the configured CA alone, keeping the host-name check.</summary>
-    private static bool TrustedByCustomRoot(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection roots)
+    private static bool TrustedByCustomRoot(X509Certificate? certificate, X509Chain? sent, SslPolicyErrors errors, X509Certificate2Collection roots)
     {
         if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
         {
@@ -300,6 +321,18 @@ internal sealed partial class EtcdClient : IDisposable
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+
+        // The intermediates the server sent: a server certificate signed by an intermediate of the configured root.
+        if (sent is not null)
+        {
+            foreach (X509ChainElement element in sent.ChainElements)
+            {
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+
+            chain.ChainPolicy.ExtraStore.AddRange(sent.ChainPolicy.ExtraStore);
+        }
+
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         if (certificate is X509Certificate2 server)
         {

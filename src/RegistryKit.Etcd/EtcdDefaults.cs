@@ -30,6 +30,12 @@ internal static class EtcdDefaults
     /// </summary>
     public const int WatchMaxConsecutiveFailures = 8;
 
+    /// <summary>
+    /// The longest line a watch stream may send (in characters): far above what etcd sends (its requests are capped at
+    /// 1.5 MiB), low enough that a hostile or broken stream cannot exhaust memory.
+    /// </summary>
+    public const int MaxWatchLineChars = 16 * 1024 * 1024;
+
     /// <summary>How much of a non-JSON error body an exception message quotes.</summary>
     public const int MaxQuotedBody = 200;
 }

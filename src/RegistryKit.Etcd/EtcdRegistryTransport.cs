@@ -143,6 +143,15 @@ internal sealed partial class EtcdRegistryTransport : IRegistryTransport
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         EtcdWatch watch = await EtcdWatch.StartAsync(_client, _keys.PrefixOf(subscription), watcher, _timeProvider, _logger, cancellationToken).ConfigureAwait(false);
         _watches.TryAdd(watch, 0);
+
+        // Disposal may have begun while listing, and missed this watch: it must not outlive the transport.
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            _watches.TryRemove(watch, out _);
+            await watch.DisposeAsync().ConfigureAwait(false);
+            throw new ObjectDisposedException(nameof(EtcdRegistryTransport), "The etcd transport was disposed while the watch was being set up.");
+        }
+
         return new WatchHandle(this, watch);
     }
 

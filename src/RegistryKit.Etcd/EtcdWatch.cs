@@ -30,6 +30,7 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
     private long _revision;
     private Task _loop = Task.CompletedTask;
     private int _disposed;
+    private int _lost;
 
     private EtcdWatch(EtcdClient client, byte[] prefix, ITransportWatcher watcher, TimeProvider timeProvider, ILogger logger)
     {
@@ -75,6 +76,7 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
         _stop.Dispose();
     }
 
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Whatever ends the loop must reach the watcher as OnLost, never a silently faulted task.")]
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         int failures = 0;
@@ -119,8 +121,9 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
                     return;
                 }
             }
-            catch (RegistryTransportException e)
+            catch (Exception e)
             {
+                // Not transient (a refused request, a broken watcher, an unexpected failure): the engine subscribes again.
                 Lose(e);
                 return;
             }
@@ -131,9 +134,10 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
     private async Task<bool> StreamAsync(Action created, CancellationToken cancellationToken)
     {
         var request = new WatchRequest { CreateRequest = new WatchCreateRequest { Key = _prefix, RangeEnd = _rangeEnd, StartRevision = _revision + 1 } };
+        int tokenVersion = _client.TokenVersion;
         using HttpResponseMessage response = await _client.OpenStreamAsync("watch", request, EtcdJsonContext.Default.WatchRequest, cancellationToken).ConfigureAwait(false);
         using Stream stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
+        using var reader = new BoundedLineReader(stream, EtcdDefaults.MaxWatchLineChars);
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
         {
             if (line.Length == 0)
@@ -167,7 +171,6 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
                         isTransient: false);
                 }
 
-                created();
             }
 
             if (result.Canceled)
@@ -178,7 +181,23 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
                     return true;
                 }
 
-                throw new RegistryTransportException($"etcd canceled the watch of '{_description}': {result.CancelReason}");
+                // An expired token cancels a watch under HTTP 200 (no 401 to re-authenticate on): authenticate again
+                // and reconnect; this counts as a failed attempt, so a token that never works ends in OnLost.
+                if (_client.HasUser && result.CancelReason is { } reason
+                    && (reason.Contains("Unauthenticated", StringComparison.OrdinalIgnoreCase) || reason.Contains("auth token", StringComparison.OrdinalIgnoreCase)))
+                {
+                    await _client.ReauthenticateAsync(tokenVersion, cancellationToken).ConfigureAwait(false);
+                    throw new RegistryTransportException($"etcd canceled the watch of '{_description}' for an expired token; authenticated again.");
+                }
+
+                // Anything else (permission denied, say) no reconnect fixes.
+                throw new RegistryTransportException($"etcd canceled the watch of '{_description}': {result.CancelReason}", isTransient: false);
+            }
+
+            if (result.Created)
+            {
+                // Only a stream etcd accepted resets the count of failed reconnects.
+                created();
             }
 
             if (result.Events is { Count: > 0 } events)
@@ -249,20 +268,30 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
         }
         catch (Exception e)
         {
+            // The contract: a watcher that throws loses its watch, and is told so.
             Log.WatcherFailed(_logger, _description, e);
             _stop.Cancel();
+            Lose(e);
         }
     }
 
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A watcher whose OnLost throws has nothing further to be told.")]
     private void Lose(Exception reason)
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0 || Interlocked.Exchange(ref _lost, 1) != 0)
         {
             return;
         }
 
         Log.WatchLost(_logger, _description, reason.Message);
-        _watcher.OnLost(reason);
+        try
+        {
+            _watcher.OnLost(reason);
+        }
+        catch (Exception e)
+        {
+            Log.WatcherFailed(_logger, _description, e);
+        }
     }
 
     private static bool IsTransient(Exception e) =>
