@@ -98,6 +98,42 @@ internal sealed partial class EtcdClient : IDisposable
         return reply.Stream!;
     }
 
+    /// <summary>
+    /// Asks <paramref name="endpoint"/> alone whether it answers (any HTTP answer within <c>CallTimeout</c> counts). When
+    /// it does not, calls start at the next endpoint from now on.
+    /// </summary>
+    /// <returns><see langword="false"/> when the member did not answer in time or refused the connection.</returns>
+    public async Task<bool> ProbeAsync(Uri endpoint, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.CallTimeout, _timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, "v3/maintenance/status"))
+            {
+                Content = new ByteArrayContent("{}"u8.ToArray()) { Headers = { ContentType = s_json } },
+            };
+            if (_token is { } token)
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", token);
+            }
+
+            using HttpResponseMessage response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            int index = Array.IndexOf(_endpoints, endpoint);
+            if (index >= 0)
+            {
+                Interlocked.CompareExchange(ref _current, (index + 1) % _endpoints.Length, index);
+            }
+
+            Log.EndpointFailed(_logger, "maintenance/status", endpoint, e.Message);
+            return false;
+        }
+    }
+
     /// <summary>Gets whether calls authenticate (the address names a user).</summary>
     public bool HasUser => _username is not null;
 

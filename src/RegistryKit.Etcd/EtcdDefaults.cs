@@ -36,6 +36,12 @@ internal static class EtcdDefaults
     /// </summary>
     public const int MaxWatchLineChars = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// How often an open watch checks that its member still answers (one <c>maintenance/status</c> call): a member that
+    /// hangs or is cut off keeps the stream open but silent, and only a call that times out tells.
+    /// </summary>
+    public static readonly TimeSpan WatchProbeInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>How much of a non-JSON error body an exception message quotes.</summary>
     public const int MaxQuotedBody = 200;
 }

@@ -138,6 +138,43 @@ internal sealed partial class EtcdWatch : IAsyncDisposable
         using HttpResponseMessage response = await _client.OpenStreamAsync("watch", request, EtcdJsonContext.Default.WatchRequest, cancellationToken).ConfigureAwait(false);
         using Stream stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var reader = new BoundedLineReader(stream, EtcdDefaults.MaxWatchLineChars);
+
+        // A member that hangs or is cut off keeps the stream open and silent: probe it, and move on when it stops answering.
+        using var streamStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Uri endpoint = new(response.RequestMessage!.RequestUri!, "/");
+        Task probing = ProbeWhileOpenAsync(endpoint, streamStop);
+        try
+        {
+            return await ReadStreamAsync(reader, created, tokenVersion, streamStop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RegistryTransportException($"The etcd member {endpoint.Authority} stopped answering; the watch of '{_description}' moves to another.");
+        }
+        finally
+        {
+            await streamStop.CancelAsync().ConfigureAwait(false);
+            await probing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Probes the stream's member every <see cref="EtcdDefaults.WatchProbeInterval"/>; cancels the stream when it does not answer.</summary>
+    private async Task ProbeWhileOpenAsync(Uri endpoint, CancellationTokenSource streamStop)
+    {
+        CancellationToken token = streamStop.Token;
+        while (true)
+        {
+            await Task.Delay(EtcdDefaults.WatchProbeInterval, _timeProvider, token).ConfigureAwait(false);
+            if (!await _client.ProbeAsync(endpoint, token).ConfigureAwait(false))
+            {
+                await streamStop.CancelAsync().ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> ReadStreamAsync(BoundedLineReader reader, Action created, int tokenVersion, CancellationToken cancellationToken)
+    {
         while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
         {
             if (line.Length == 0)

@@ -63,6 +63,9 @@ internal sealed class EtcdCluster : IAsyncDisposable
     /// <summary>Kills member <paramref name="index"/> at once (SIGKILL), as a crashed machine.</summary>
     public void Kill(int index) => _members[index].Kill();
 
+    /// <summary>Freezes (<c>STOP</c>) or thaws (<c>CONT</c>) member <paramref name="index"/>: a hung machine, or a partition that sends no reset.</summary>
+    public void Signal(int index, string signal) => _members[index].Signal(signal);
+
     public async ValueTask DisposeAsync()
     {
         foreach (Member member in _members)
@@ -154,6 +157,12 @@ internal sealed class EtcdCluster : IAsyncDisposable
 
             string log = File.Exists(DataDirectory + ".log") ? File.ReadAllText(DataDirectory + ".log") : "(no log)";
             Assert.Fail($"etcd member {Name} did not become healthy within 30 s. Its log:\n{log[Math.Max(0, log.Length - 3000)..]}");
+        }
+
+        public void Signal(string signal)
+        {
+            using Process kill = Process.Start("kill", ["-" + signal, _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            kill.WaitForExit();
         }
 
         public void Kill()

@@ -61,6 +61,35 @@ public class EtcdRecoveryTests
         Assert.That(provider.GetStatus().SessionRecoveries, Is.Zero, "the lease itself survived the member's loss");
     }
 
+    [Test]
+    public async Task ThreeMemberCluster_MemberInUseFrozen_TheWatchMovesOnAndMissesNoEvent()
+    {
+        await using EtcdCluster cluster = await EtcdCluster.StartAsync();
+        string address = cluster.Address("frozen");
+        await using RegistryFactory providers = Factory();
+        await using RegistryFactory consumers = Factory();
+        IRegistry provider = await providers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
+        IRegistry consumer = await consumers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
+        var listener = new LatestList();
+        await consumer.SubscribeAsync(s_subscription, listener, Token);
+        ServiceUrl first = EtcdRegistryTransportTests.Provider("com.example.Greeter", 20880);
+        await provider.RegisterAsync(first, Token);
+        await EventuallyAsync(() => Task.FromResult(listener.Latest.SetEquals([first])), TimeSpan.FromSeconds(10));
+
+        // A hung member keeps its connections open: no reset tells the watch. Its probe does (every 5 s, 5 s timeout).
+        cluster.Signal(0, "STOP");
+        try
+        {
+            ServiceUrl second = EtcdRegistryTransportTests.Provider("com.example.Greeter", 20881);
+            await provider.RegisterAsync(second, Token);
+            await EventuallyAsync(() => Task.FromResult(listener.Latest.SetEquals([first, second])), TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            cluster.Signal(0, "CONT");
+        }
+    }
+
     private static CancellationToken Token => TestContext.CurrentContext.CancellationToken;
 
     private static RegistryFactory Factory() =>
