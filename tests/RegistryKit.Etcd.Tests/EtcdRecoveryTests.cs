@@ -36,16 +36,8 @@ public class EtcdRecoveryTests
     public async Task ThreeMemberCluster_MemberInUseKilled_RegistrationsStay_AndTheWatchMissesNoEvent()
     {
         await using EtcdCluster cluster = await EtcdCluster.StartAsync();
-        string address = cluster.Address("cluster");
-        await using RegistryFactory providers = Factory();
-        await using RegistryFactory consumers = Factory();
-        IRegistry provider = await providers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
-        IRegistry consumer = await consumers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
-        var listener = new LatestList();
-        await consumer.SubscribeAsync(s_subscription, listener, Token);
-        ServiceUrl first = EtcdRegistryTransportTests.Provider("com.example.Greeter", 20880);
-        await provider.RegisterAsync(first, Token);
-        await EventuallyAsync(() => Task.FromResult(listener.Latest.SetEquals([first])), TimeSpan.FromSeconds(10));
+        await using var scenario = await ClusterScenario.StartAsync(cluster.Address("cluster"));
+        (IRegistry provider, IRegistry consumer, LatestList listener, ServiceUrl first) = (scenario.Provider, scenario.Consumer, scenario.Listener, scenario.First);
 
         // Member 0 is every client's first endpoint: the one in use.
         cluster.Kill(0);
@@ -65,16 +57,8 @@ public class EtcdRecoveryTests
     public async Task ThreeMemberCluster_MemberInUseFrozen_TheWatchMovesOnAndMissesNoEvent()
     {
         await using EtcdCluster cluster = await EtcdCluster.StartAsync();
-        string address = cluster.Address("frozen");
-        await using RegistryFactory providers = Factory();
-        await using RegistryFactory consumers = Factory();
-        IRegistry provider = await providers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
-        IRegistry consumer = await consumers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
-        var listener = new LatestList();
-        await consumer.SubscribeAsync(s_subscription, listener, Token);
-        ServiceUrl first = EtcdRegistryTransportTests.Provider("com.example.Greeter", 20880);
-        await provider.RegisterAsync(first, Token);
-        await EventuallyAsync(() => Task.FromResult(listener.Latest.SetEquals([first])), TimeSpan.FromSeconds(10));
+        await using var scenario = await ClusterScenario.StartAsync(cluster.Address("frozen"));
+        (IRegistry provider, LatestList listener, ServiceUrl first) = (scenario.Provider, scenario.Listener, scenario.First);
 
         // A hung member keeps its connections open: no reset tells the watch. Its probe does (every 5 s, 5 s timeout).
         cluster.Signal(0, "STOP");
@@ -110,6 +94,46 @@ public class EtcdRecoveryTests
         {
             Assert.That(DateTimeOffset.UtcNow, Is.LessThan(deadline), $"not within {within.TotalSeconds} s");
             await Task.Delay(100, Token);
+        }
+    }
+
+    /// <summary>A provider and a consumer on a cluster, the consumer subscribed and told of one registration.</summary>
+    private sealed class ClusterScenario : IAsyncDisposable
+    {
+        private readonly RegistryFactory _providers = Factory();
+        private readonly RegistryFactory _consumers = Factory();
+
+        public IRegistry Provider { get; private set; } = null!;
+
+        public IRegistry Consumer { get; private set; } = null!;
+
+        public LatestList Listener { get; } = new();
+
+        public ServiceUrl First { get; } = EtcdRegistryTransportTests.Provider("com.example.Greeter", 20880);
+
+        public static async Task<ClusterScenario> StartAsync(string address)
+        {
+            var scenario = new ClusterScenario();
+            try
+            {
+                scenario.Provider = await scenario._providers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
+                scenario.Consumer = await scenario._consumers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
+                await scenario.Consumer.SubscribeAsync(s_subscription, scenario.Listener, Token);
+                await scenario.Provider.RegisterAsync(scenario.First, Token);
+                await EventuallyAsync(() => Task.FromResult(scenario.Listener.Latest.SetEquals([scenario.First])), TimeSpan.FromSeconds(10));
+                return scenario;
+            }
+            catch
+            {
+                await scenario.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _providers.DisposeAsync();
+            await _consumers.DisposeAsync();
         }
     }
 
