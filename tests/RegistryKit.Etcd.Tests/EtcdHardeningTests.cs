@@ -389,7 +389,16 @@ public class EtcdHardeningTests
         {
             while (_open.TryTake(out System.Net.Sockets.TcpClient? c))
             {
-                c.Client.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+                try
+                {
+                    // A reset, not a graceful close: the client sees the connection drop.
+                    c.Client.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The pipe already closed this one (its other side ended first).
+                }
+
                 c.Dispose();
             }
         }
