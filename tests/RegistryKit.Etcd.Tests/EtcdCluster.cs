@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace RegistryKit.Etcd.Tests;
 
@@ -33,8 +31,8 @@ internal sealed class EtcdCluster : IAsyncDisposable
         [
             .. Enumerable.Range(0, 3).Select(i => new Member(
                 $"m{i}",
-                FreePort(),
-                FreePort(),
+                EtcdServer.FreePort(),
+                EtcdServer.FreePort(),
                 Path.Combine(Path.GetTempPath(), $"registrykit-etcd-cluster-{token}-m{i}"))),
         ];
         string initialCluster = string.Join(',', members.Select(m => $"{m.Name}=http://127.0.0.1:{m.PeerPort}"));
@@ -85,13 +83,6 @@ internal sealed class EtcdCluster : IAsyncDisposable
         await Task.CompletedTask;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private sealed class Member(string name, int clientPort, int peerPort, string dataDirectory)
     {
         private Process? _process;
@@ -135,28 +126,11 @@ internal sealed class EtcdCluster : IAsyncDisposable
 
         public async Task WaitHealthyAsync()
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            if (!await EtcdServer.PollHealthyAsync(new SocketsHttpHandler(), new Uri($"http://127.0.0.1:{ClientPort}/"), () => _process is { HasExited: false }, TimeSpan.FromSeconds(30)))
             {
-                try
-                {
-                    string health = await http.GetStringAsync(new Uri($"http://127.0.0.1:{ClientPort}/health"));
-                    if (health.Contains("\"health\":\"true\"", StringComparison.Ordinal))
-                    {
-                        return;
-                    }
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                    // Not ready yet: the member waits for the others to elect a leader.
-                }
-
-                await Task.Delay(100);
+                string log = File.Exists(DataDirectory + ".log") ? File.ReadAllText(DataDirectory + ".log") : "(no log)";
+                Assert.Fail($"etcd member {Name} did not become healthy within 30 s. Its log:\n{log[Math.Max(0, log.Length - 3000)..]}");
             }
-
-            string log = File.Exists(DataDirectory + ".log") ? File.ReadAllText(DataDirectory + ".log") : "(no log)";
-            Assert.Fail($"etcd member {Name} did not become healthy within 30 s. Its log:\n{log[Math.Max(0, log.Length - 3000)..]}");
         }
 
         public void Signal(string signal)

@@ -224,34 +224,41 @@ internal sealed class EtcdServer : IAsyncDisposable
     /// <summary>The port accepts connections before etcd is ready, and /health then hangs: poll with a short timeout.</summary>
     private async Task WaitHealthyAsync()
     {
-        using var http = new HttpClient(HealthHandler()) { Timeout = TimeSpan.FromSeconds(1) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(20))
+        if (!await PollHealthyAsync(HealthHandler(), BaseUri, () => _process is { HasExited: false }, TimeSpan.FromSeconds(20)))
         {
-            if (_process is null || _process.HasExited)
-            {
-                break;
-            }
+            string log = File.Exists(DataDirectory + ".log") ? File.ReadAllText(DataDirectory + ".log") : "(no log)";
+            await StopAsync();
+            Assert.Fail($"etcd on port {ClientPort} did not become healthy within 20 s. Its log:\n{log[Math.Max(0, log.Length - 3000)..]}");
+        }
+    }
 
+    /// <summary>
+    /// Polls <c>GET /health</c> of <paramref name="baseUri"/> with a 1 s timeout per try until it answers
+    /// <c>{"health":"true"}</c>; <see langword="false"/> when <paramref name="within"/> passes or the process died.
+    /// </summary>
+    internal static async Task<bool> PollHealthyAsync(HttpMessageHandler handler, Uri baseUri, Func<bool> running, TimeSpan within)
+    {
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(1) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < within && running())
+        {
             try
             {
-                string health = await http.GetStringAsync(new Uri(BaseUri, "health"));
+                string health = await http.GetStringAsync(new Uri(baseUri, "health"));
                 if (health.Contains("\"health\":\"true\"", StringComparison.Ordinal))
                 {
-                    return;
+                    return true;
                 }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                // Not ready yet.
+                // Not ready yet (a cluster member also waits for the others to elect a leader).
             }
 
             await Task.Delay(100);
         }
 
-        string log = File.Exists(DataDirectory + ".log") ? File.ReadAllText(DataDirectory + ".log") : "(no log)";
-        await StopAsync();
-        Assert.Fail($"etcd on port {ClientPort} did not become healthy within 20 s. Its log:\n{log[Math.Max(0, log.Length - 3000)..]}");
+        return false;
     }
 
     private HttpMessageHandler HealthHandler()
@@ -267,7 +274,7 @@ internal sealed class EtcdServer : IAsyncDisposable
         return handler;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
