@@ -1,47 +1,53 @@
 using System.Globalization;
-using RegistryKit.InMemory;
+using Microsoft.Extensions.Logging;
 using RegistryKit.Registry;
-using RegistryKit.Transport;
 
 namespace RegistryKit.Samples.Quickstart;
 
 /// <summary>
-/// The Quickstart's story, on the embedded in-memory registry. Each "process" (two providers, a consumer) has a
-/// registry client of its own, as separate services would:
+/// The Quickstart's story. Each "process" (two providers, a consumer) has a registry client of its own, as separate
+/// services would:
 /// <list type="number">
 /// <item>two providers of <c>greeter</c> register and heartbeat; a consumer subscribes and sees both;</item>
-/// <item>the registry has an outage and comes back with its state lost; a consumer started meanwhile is served from the
-/// disk cache;</item>
+/// <item>the registry has an outage after which it has lost the providers; a consumer started meanwhile is served from
+/// the disk cache;</item>
 /// <item>failback and session recovery bring everything back;</item>
 /// <item>one provider stops gracefully and the consumer sees it go.</item>
 /// </list>
+/// The registry is the embedded in-memory one, or a real etcd (<see cref="IQuickstartRegistry"/>).
 /// </summary>
 internal static class QuickstartStory
 {
-    private static readonly ServiceUrl s_registry = ServiceUrl.Parse("memory:///quickstart?application=quickstart");
     private static readonly ServiceUrl s_subscription = ServiceUrl.Parse("consumer://127.0.0.1/greeter?version=1.0");
 
-    public static async Task<int> RunAsync(TextWriter output, QuickstartTimings timings, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(TextWriter output, QuickstartTimings timings, TimeProvider time, CancellationToken cancellationToken) =>
+        await RunAsync(output, timings, time, registry: null, loggerFactory: null, cancellationToken);
+
+    /// <summary>Runs the story against <paramref name="registry"/>, or the in-memory registry when it is null.</summary>
+    public static async Task<int> RunAsync(
+        TextWriter output, QuickstartTimings timings, TimeProvider time, IQuickstartRegistry? registry, ILoggerFactory? loggerFactory, CancellationToken cancellationToken)
     {
         string cache = Path.Combine(Path.GetTempPath(), "registrykit-quickstart-" + Guid.NewGuid().ToString("N"));
         long started = time.GetTimestamp();
         void Say(string phase, string text) =>
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{time.GetElapsedTime(started).TotalSeconds,6:0.0}s] {phase,-9} {text}"));
 
-        using var server = new InMemoryRegistryServer(time);
-        KeyValuePair<string, IRegistryTransportFactory>[] transports = [new("memory", new InMemoryRegistryTransportFactory(server))];
-        RegistryFactory NewProcess(bool withCache) => new(transports, timings.Options(withCache ? cache : null), time);
+        await using IQuickstartRegistry backend = registry ?? new InMemoryQuickstartRegistry(time);
+        using var metrics = new StoryMetrics();
+        RegistryFactory NewProcess(bool withCache) => new(backend.Transports, timings.Options(withCache ? cache : null), time, loggerFactory: loggerFactory, meterFactory: metrics);
 
         ServiceUrl[] greeters = [ServiceUrl.Parse("dubbo://127.0.0.1:20880/greeter?version=1.0"), ServiceUrl.Parse("dubbo://127.0.0.1:20881/greeter?version=1.0")];
         var failures = new List<string>();
+        var clients = new List<(string Name, IRegistry Registry)>();
         try
         {
             await using RegistryFactory provider1 = NewProcess(withCache: false);
-            RegistryFactory provider2 = NewProcess(withCache: false);
+            await using RegistryFactory provider2 = NewProcess(withCache: false); // stopped early, in phase 4
             await using RegistryFactory consumerProcess = NewProcess(withCache: true);
-            IRegistry first = await provider1.GetRegistryAsync(s_registry, cancellationToken);
-            IRegistry second = await provider2.GetRegistryAsync(s_registry, cancellationToken);
-            IRegistry consumer = await consumerProcess.GetRegistryAsync(s_registry, cancellationToken);
+            IRegistry first = await provider1.GetRegistryAsync(backend.Address, cancellationToken);
+            IRegistry second = await provider2.GetRegistryAsync(backend.Address, cancellationToken);
+            IRegistry consumer = await consumerProcess.GetRegistryAsync(backend.Address, cancellationToken);
+            clients.AddRange([("provider 20880", first), ("provider 20881", second), ("consumer", consumer)]);
             var view = new ConsumerView();
 
             // 1. Register, subscribe, heartbeat.
@@ -51,35 +57,47 @@ internal static class QuickstartStory
             await Expect("register", () => view.Ports.SetEquals([20880, 20881]), "the consumer sees both providers");
             Say("register", $"providers 20880, 20881 registered | consumer sees {view}");
             await Task.Delay(timings.SessionTtl, time, cancellationToken);
-            Say("heartbeat", $"sessions kept alive | last heartbeat {Since(first)} ago | retries pending {Pending(first, second)}");
+            Say("heartbeat", $"sessions kept alive | {metrics.Total("registrykit.heartbeats.sent")} heartbeats acknowledged, last {Since(first)} ago | retries pending {Pending(first, second)}");
 
-            // 2. Outage: the registry goes down and comes back with nothing in it.
-            server.Restart(loseState: true);
-            server.Faults.MakeUnreachable(timings.Outage);
+            // 2. Outage: the registry goes away, and when it is back it has lost the providers.
+            TimeSpan outage = backend.OutageFor(timings);
+            string what = backend.BeginOutage(outage);
             long outageStarted = time.GetTimestamp();
-            Say("outage", $"registry down for {timings.Outage.TotalSeconds:0.#} s and restarted empty | consumer still sees {view}");
+            Say("outage", $"{what} | consumer still sees {view}");
             await Expect("outage", () => Pending(first, second) > 0 || first.GetStatus().UnreachableFor is not null, "the providers notice the outage");
             await using (RegistryFactory lateProcess = NewProcess(withCache: true))
             {
-                IRegistry late = await lateProcess.GetRegistryAsync(s_registry, cancellationToken);
+                IRegistry late = await lateProcess.GetRegistryAsync(backend.Address, cancellationToken);
                 var lateView = new ConsumerView();
                 await late.SubscribeAsync(s_subscription, lateView, cancellationToken);
                 await Expect("cache", () => lateView.Ports.SetEquals([20880, 20881]), "a consumer started during the outage is served from the disk cache");
                 Say("cache", $"a consumer started now sees {lateView} from the disk cache | retries pending {Pending(first, second)}");
             }
 
-            // 3. Recovery: failback and session recovery register everything again; the consumer subscribes again.
-            await Expect("recover", () => server.GetEntries().Count(e => e.Key.Contains("/providers/", StringComparison.Ordinal)) == 2 && view.Ports.SetEquals([20880, 20881]), "both providers are back");
-            TimeSpan converged = time.GetElapsedTime(outageStarted) - timings.Outage;
-            Say("recover", $"registry back | both providers registered again | consumer sees {view} | converged {Math.Max(0, converged.TotalSeconds):0.0} s after the outage");
+            // 3. Recovery: once the registry is back, failback and session recovery register everything again and the
+            // consumer's subscription picks up again.
+            TimeSpan left = outage - time.GetElapsedTime(outageStarted);
+            if (left > TimeSpan.Zero)
+            {
+                await Task.Delay(left, time, cancellationToken);
+            }
+
+            long back = time.GetTimestamp();
+            int providers = 0;
+            await ExpectAsync("recover", async () => view.Ports.SetEquals([20880, 20881]) && (providers = await backend.CountProvidersAsync(cancellationToken)) == 2, "both providers are back");
+            TimeSpan converged = time.GetElapsedTime(back);
+            Say("recover", $"registry back | it holds {providers} providers again | consumer sees {view} | converged {converged.TotalSeconds:0.0} s after the outage");
 
             // 4. Graceful stop: provider 2 deregisters on shutdown.
-            await provider2.DisposeAsync();
+            await provider2.DisposeAsync(); // a second dispose at the end of the block does nothing
             await Expect("stop", () => view.Ports.SetEquals([20880]), "the consumer sees provider 20881 go");
-            Say("stop", $"provider 20881 stopped and deregistered | consumer sees {view}");
+            Say("stop", $"provider 20881 stopped: its session closed and its registration went with it | consumer sees {view}");
 
-            long recoveries = first.GetStatus().SessionRecoveries + second.GetStatus().SessionRecoveries;
-            Say("summary", $"{view.Notifications} notifications, {recoveries} session recoveries, converged {Math.Max(0, converged.TotalSeconds):0.0} s after the outage");
+            const string Attempts = "registrykit.registration.attempts";
+            Say("summary", $"register calls {metrics.Total(Attempts, "register|success")} ok, {metrics.Total(Attempts, "register|failure")} failed and retried | "
+                + $"heartbeats {metrics.Total("registrykit.heartbeats.sent")} acknowledged, {metrics.Total("registrykit.heartbeats.failed")} failed | "
+                + $"{metrics.Total("registrykit.session.recoveries")} session recoveries | {metrics.Total("registrykit.notifications.delivered")} notifications | "
+                + $"converged {converged.TotalSeconds:0.0} s after the outage");
         }
         catch (TimeoutException failure)
         {
@@ -100,14 +118,19 @@ internal static class QuickstartStory
 
         return failures.Count == 0 ? 0 : 1;
 
-        async Task Expect(string phase, Func<bool> condition, string what)
+        Task Expect(string phase, Func<bool> condition, string what) => ExpectAsync(phase, () => ValueTask.FromResult(condition()), what);
+
+        async Task ExpectAsync(string phase, Func<ValueTask<bool>> condition, string what)
         {
             long since = time.GetTimestamp();
-            while (!condition())
+            while (!await condition())
             {
                 if (time.GetElapsedTime(since) > timings.PhaseLimit)
                 {
-                    throw new TimeoutException($"{phase}: {what} did not happen within {timings.PhaseLimit.TotalSeconds:0} s.");
+                    // Each client's status, taken now, while they still run: what the reader needs to see why.
+                    throw new TimeoutException(string.Join(
+                        Environment.NewLine,
+                        [$"{phase}: {what} did not happen within {timings.PhaseLimit.TotalSeconds:0} s.", .. clients.Select(c => $"  {c.Name}: {c.Registry.GetStatus()}")]));
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
