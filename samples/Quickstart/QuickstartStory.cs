@@ -18,6 +18,9 @@ namespace RegistryKit.Samples.Quickstart;
 /// </summary>
 internal static class QuickstartStory
 {
+    /// <summary>The phases, in the order the story prints them.</summary>
+    public static readonly IReadOnlyList<string> Phases = ["register", "heartbeat", "outage", "cache", "recover", "stop", "summary"];
+
     private static readonly ServiceUrl s_subscription = ServiceUrl.Parse("consumer://127.0.0.1/greeter?version=1.0");
 
     public static async Task<int> RunAsync(TextWriter output, QuickstartTimings timings, TimeProvider time, CancellationToken cancellationToken) =>
@@ -137,6 +140,9 @@ internal static class QuickstartStory
             }
         }
     }
+
+    /// <summary>Where each of <see cref="Phases"/> starts in <paramref name="output"/>; -1 for a phase it lacks.</summary>
+    public static int[] PhasePositions(string output) => [.. Phases.Select(phase => output.IndexOf($"] {phase}", StringComparison.Ordinal))];
 
     private static string Since(IRegistry registry) =>
         registry.GetStatus().TimeSinceLastHeartbeat is { } since ? $"{since.TotalSeconds:0.0} s" : "(none yet)";
