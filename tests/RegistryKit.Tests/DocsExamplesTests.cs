@@ -1,10 +1,13 @@
+using System.Diagnostics.Metrics;
 using System.Reflection;
 using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using RegistryKit.Diagnostics;
 using RegistryKit.Etcd;
+using RegistryKit.Heartbeat;
 using RegistryKit.Hosting;
 using RegistryKit.Discovery;
 using RegistryKit.InMemory;
@@ -63,6 +66,7 @@ public class DocsExamplesTests
     public async Task Hosting_Example()
     {
         HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddJsonStream(JsonBlockOf("hosting.md", 0));   // the page's appsettings.json
         builder.Configuration["RegistryKit:CacheEnabled"] = "false"; // the test only: no cache file under the user's profile
         builder.Services.AddRegistry()
             .UseInMemory()
@@ -79,6 +83,7 @@ public class DocsExamplesTests
         IReadOnlyList<ServiceRegistrationStatus> states = registrations.GetStatus();
 
         Assert.That(states[0].Url!.ToString(), Does.StartWith($"http://{System.Net.Dns.GetHostName()}:8080/greeter?"));
+        Assert.That((states[0].Url!.Version, states[0].Url!.GetParameter("weight")), Is.EqualTo(("1.0", "50")));
         Assert.That(states[0].State, Is.EqualTo(RegistrationState.Registered));
         await app.StopAsync();
     }
@@ -385,5 +390,107 @@ public class DocsExamplesTests
         string[] blocks = text.Split("```json\n");
         string block = blocks[index + 1][..blocks[index + 1].IndexOf("```", StringComparison.Ordinal)];
         return new MemoryStream(Encoding.UTF8.GetBytes(block));
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Observability_MeterListener()
+    {
+        var printed = new List<string>();
+
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, meterListener) =>
+        {
+            if (instrument.Meter.Name == RegistryDiagnostics.Name)
+            {
+                meterListener.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, state) =>
+        {
+            lock (printed)
+            {
+                printed.Add($"{instrument.Name} {value}");   // the page prints it with Console.WriteLine
+            }
+        });
+        listener.Start();
+
+        using var server = new InMemoryRegistryServer(new ManualTimeProvider());
+        await using (var factory = new RegistryFactory([new("memory", new InMemoryRegistryTransportFactory(server))], new RegistryOptions { CacheEnabled = false }))
+        {
+            IRegistry registry = await factory.GetRegistryAsync(ServiceUrl.Parse("memory://"));
+            await registry.RegisterAsync(ServiceUrl.Parse("http://10.0.0.7:8080/greeter"));
+        }
+
+        lock (printed)
+        {
+            Assert.That(printed, Has.Some.EqualTo("registrykit.registration.attempts 1"));
+        }
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task SessionsAndHeartbeats_HeartbeatManager()
+    {
+        var time = new ManualTimeProvider();
+        using var timer = new HashedWheelTimer(time);
+        var listener = new LosingListener();
+        IHeartbeatTarget<Ack> workerGateway = new SilentWorker();
+
+        HeartbeatManager<HealthReport, Ack> heartbeats = HeartbeatManager.CreateSender(
+            "master-1", listener, timer, time, new HeartbeatOptions());
+        heartbeats.MonitorTarget("worker-7", workerGateway);
+
+        await time.AdvanceInStepsAsync(TimeSpan.FromSeconds(51), TimeSpan.FromSeconds(1));
+        await VirtualTimeDriver.WaitUntilAsync(() => listener.TimedOut.Count == 1);
+        Assert.That(listener.TimedOut, Is.EqualTo(new[] { "worker-7" }));
+        await heartbeats.DisposeAsync();
+    }
+
+    private sealed record Ack;
+
+    /// <summary>A worker that takes every request and never sends a heartbeat back.</summary>
+    private sealed class SilentWorker : IHeartbeatTarget<Ack>
+    {
+        public ValueTask ReceiveHeartbeatAsync(string originId, Ack? payload, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask RequestHeartbeatAsync(string requestOriginId, Ack? payload, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+
+    private sealed class LosingListener : IHeartbeatListener<HealthReport, Ack>
+    {
+        public List<string> TimedOut { get; } = [];
+
+        public void OnHeartbeatTimeout(string targetId)
+        {
+            lock (TimedOut)
+            {
+                TimedOut.Add(targetId);
+            }
+        }
+
+        public void OnTargetUnreachable(string targetId)
+        {
+        }
+
+        public void ReportPayload(string targetId, HealthReport? payload)
+        {
+        }
+
+        public Ack RetrievePayload(string targetId) => new();
+    }
+
+    [Test]
+    public void Registry_ConfigurationJson()
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddJsonStream(JsonBlockOf("registry.md", 0));
+        builder.Services.AddRegistry().UseInMemory();
+        builder.Services.AddRegistry("edge").UseInMemory();
+        using IHost app = builder.Build();
+
+        IOptionsMonitor<RegistryOptions> registries = app.Services.GetRequiredService<IOptionsMonitor<RegistryOptions>>();
+        Assert.That((registries.Get(Options.DefaultName).RetryPeriod, registries.Get(Options.DefaultName).CacheEnabled), Is.EqualTo((TimeSpan.FromSeconds(5), true)));
+        Assert.That((registries.Get("edge").Check, registries.Get("edge").EmptyProtection), Is.EqualTo((false, true)));
     }
 }
