@@ -493,4 +493,23 @@ public class DocsExamplesTests
         Assert.That((registries.Get(Options.DefaultName).RetryPeriod, registries.Get(Options.DefaultName).CacheEnabled), Is.EqualTo((TimeSpan.FromSeconds(5), true)));
         Assert.That((registries.Get("edge").Check, registries.Get("edge").EmptyProtection), Is.EqualTo((false, true)));
     }
+
+    [Test]
+    public async Task Etcd_Example()
+    {
+        var services = new ServiceCollection();
+
+        services.AddRegistry(o => o.Address = "etcd://10.0.0.5:2379?backup=10.0.0.6:2379,10.0.0.7:2379")
+                .UseEtcd(etcd => etcd.Root = "/my-company");
+
+        // Without a container (the page then calls GetRegistryAsync, which needs a running etcd):
+        await using var factory = new RegistryFactory([new("etcd", new EtcdRegistryTransportFactory())]);
+
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        RegistryFactory fromContainer = provider.GetRequiredService<RegistryFactory>();
+        Assert.That(fromContainer.Schemes, Is.EqualTo(new[] { "etcd" }));
+        Assert.That(fromContainer.DefaultAddress!.BackupAddresses, Is.EqualTo(new[] { "10.0.0.6:2379", "10.0.0.7:2379" }));
+        Assert.That(provider.GetRequiredService<IOptions<EtcdOptions>>().Value.Root, Is.EqualTo("/my-company"));
+        Assert.That(factory.Schemes, Is.EqualTo(new[] { "etcd" }));
+    }
 }
