@@ -128,11 +128,22 @@ internal sealed partial class EtcdRegistryTransport : IRegistryTransport
     public async ValueTask UnregisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(url);
+        long lease = ParseId(session);
+        byte[] key = _keys.KeyOf(url);
+
+        // Delete the key only while it is on this session's lease: a newer session (this process's after a lost one,
+        // or a restarted process on the same address) may have taken it over, and a late unregister of the older one
+        // must not remove that registration. A key already gone compares unequal too, and nothing happens.
         await _client.CallAsync(
-            "kv/deleterange",
-            new DeleteRangeRequest { Key = _keys.KeyOf(url) },
-            EtcdJsonContext.Default.DeleteRangeRequest,
-            EtcdJsonContext.Default.HeaderResponse,
+            "kv/txn",
+            new TxnRequest
+            {
+                Compare = [new Compare { Target = "LEASE", Result = "EQUAL", Key = key, Lease = lease }],
+                Success = [new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } }],
+                Failure = [],
+            },
+            EtcdJsonContext.Default.TxnRequest,
+            EtcdJsonContext.Default.TxnResponse,
             cancellationToken).ConfigureAwait(false);
     }
 

@@ -278,7 +278,12 @@ public sealed class InMemoryRegistryServer : IDisposable
         return null;
     }
 
-    internal async ValueTask DeleteAsync(string key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes <paramref name="key"/> if it belongs to <paramref name="sessionId"/>. A key another session has taken
+    /// over since (the same URL registered again by a newer process or session) is left alone: a late unregister from
+    /// an older session must not remove a newer registration.
+    /// </summary>
+    internal async ValueTask DeleteAsync(string key, long sessionId, CancellationToken cancellationToken)
     {
         await Faults.BeforeCallAsync(_timeProvider, cancellationToken).ConfigureAwait(false);
         List<Watch> notify;
@@ -286,7 +291,7 @@ public sealed class InMemoryRegistryServer : IDisposable
         {
             ThrowIfDisposed();
             ExpireDueLocked(out notify);
-            if (_entries.Remove(key, out Entry? entry))
+            if (_entries.TryGetValue(key, out Entry? owned) && owned.SessionId == sessionId && _entries.Remove(key, out Entry? entry))
             {
                 if (_sessions.TryGetValue(entry.SessionId, out Session? session))
                 {

@@ -51,8 +51,9 @@ internal sealed class InMemoryRegistryTransport : IRegistryTransport
 
     public ValueTask UnregisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(url);
-        return _server.DeleteAsync(KeyOf(url), cancellationToken);
+        return _server.DeleteAsync(KeyOf(url), ParseId(session), cancellationToken);
     }
 
     public ValueTask<IAsyncDisposable> WatchAsync(ServiceUrl subscription, ITransportWatcher watcher, CancellationToken cancellationToken)

@@ -111,6 +111,12 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
     /// <summary>Gets the address of the registry to use when none is named (<see cref="RegistryOptions.Address"/>), if one is set.</summary>
     public ServiceUrl? DefaultAddress { get; }
 
+    /// <summary>
+    /// Makes the random source of each registry's retry jitter; <see langword="null"/> for an unseeded one. The
+    /// simulation tests seed it, so that one seed replays the same run.
+    /// </summary>
+    internal Func<Random>? RandomSource { get; init; }
+
     /// <summary>Returns the registry at <see cref="RegistryOptions.Address"/>, creating it on first use.</summary>
     /// <param name="cancellationToken">Cancels creating it.</param>
     /// <returns>The registry; after <see cref="DestroyAllAsync"/>, one that does nothing.</returns>
@@ -174,6 +180,7 @@ public sealed partial class RegistryFactory : IAsyncDisposable, IDisposable
                 _timeProvider,
                 _options,
                 _loggerFactory.CreateLogger("RegistryKit.Registry"),
+                random: RandomSource?.Invoke(),
                 onDisposed: () =>
                 {
                     if (created is not null)

@@ -87,6 +87,10 @@ internal sealed class Compare
     // Sent even when 0: the gateway drops zero values it receives as missing fields, but an explicit 0 is fine.
     [JsonPropertyName("create_revision")]
     public long? CreateRevision { get; set; }
+
+    /// <summary>The lease the key must be attached to, with target <c>LEASE</c>.</summary>
+    [JsonPropertyName("lease")]
+    public long? Lease { get; set; }
 }
 
 internal sealed class RequestOp
@@ -96,6 +100,9 @@ internal sealed class RequestOp
 
     [JsonPropertyName("request_range")]
     public RangeRequest? RequestRange { get; set; }
+
+    [JsonPropertyName("request_delete_range")]
+    public DeleteRangeRequest? RequestDeleteRange { get; set; }
 }
 
 internal sealed class TxnRequest

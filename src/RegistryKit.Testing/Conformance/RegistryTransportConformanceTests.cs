@@ -87,6 +87,32 @@ public abstract class RegistryTransportConformanceTests
         Assert.That(async () => await provider.UnregisterAsync(session, url, TestToken), Throws.Nothing, "removing a URL that is gone changes nothing");
     }
 
+    /// <summary>
+    /// An unregister from an older session leaves alone a registration a newer session has made of the same URL since
+    /// (a process restarted on the same address, or a session that replaced a lost one): the late call of the old one
+    /// must not remove what the new one registered.
+    /// </summary>
+    /// <returns>The test.</returns>
+    [Test]
+    public async Task Unregister_FromAnOlderSession_LeavesTheNewerRegistration()
+    {
+        IRegistryTransport oldProcess = await ClientAsync();
+        IRegistryTransport newProcess = await ClientAsync();
+        RegistrySession older = await oldProcess.OpenSessionAsync(SessionTtl, TestToken);
+        RegistrySession newer = await newProcess.OpenSessionAsync(SessionTtl, TestToken);
+        ServiceUrl url = Provider("com.example.Greeter", 20880);
+        await oldProcess.RegisterAsync(older, url, TestToken);
+        await newProcess.RegisterAsync(newer, url, TestToken);
+
+        await oldProcess.UnregisterAsync(older, url, TestToken);
+        await oldProcess.CloseSessionAsync(older, TestToken);
+
+        TransportSnapshot looked = await newProcess.LookupAsync(Subscription("com.example.Greeter"), TestToken);
+        Assert.That(Urls(looked), Is.EquivalentTo(new[] { url }), "the newer session's registration survives the older session's unregister and close");
+        await newProcess.UnregisterAsync(newer, url, TestToken);
+        Assert.That((await newProcess.LookupAsync(Subscription("com.example.Greeter"), TestToken)).Entries, Is.Empty, "its own session still removes it");
+    }
+
     /// <summary>A session that is not kept alive expires; its keys disappear and watchers are told.</summary>
     /// <returns>The test.</returns>
     [Test]

@@ -53,7 +53,11 @@ public interface IRegistryTransport : IAsyncDisposable
     /// <exception cref="RegistrySessionLostException">The registry no longer knows the session.</exception>
     ValueTask RegisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken);
 
-    /// <summary>Removes <paramref name="url"/> from the registry. Removing a URL that is not there changes nothing.</summary>
+    /// <summary>
+    /// Removes <paramref name="url"/> from the registry if it is registered under <paramref name="session"/>. Removing
+    /// a URL that is not there, or that a newer session has registered since, changes nothing: a late unregister from
+    /// an older session (or an older process on the same address) must not remove a newer registration.
+    /// </summary>
     /// <param name="session">The session the registration belonged to.</param>
     /// <param name="url">What to remove.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+using RegistryKit.Testing;
+
+namespace RegistryKit.Simulation.Tests;
+
+/// <summary>
+/// Moves the simulation's virtual clock one armed timer at a time, and after each lets everything that became
+/// runnable run to a stop before time moves again. So every piece of work reads the clock at a moment the seed decided,
+/// not at a moment a thread happened to reach.
+/// </summary>
+internal sealed class SimulationClock(ManualTimeProvider time, CallTracker calls)
+{
+    public ManualTimeProvider Time { get; } = time;
+
+    public TimeSpan Elapsed => Time.GetUtcNow() - ManualTimeProvider.DefaultStart;
+
+    /// <summary>Advances by <paramref name="span"/>, stopping at each timer on the way.</summary>
+    public async Task AdvanceAsync(TimeSpan span)
+    {
+        DateTimeOffset target = Time.GetUtcNow() + span;
+        while (true)
+        {
+            TimeSpan? next = Time.GetTimeToNextTimer();
+            TimeSpan left = target - Time.GetUtcNow();
+            if (next is null || next > left)
+            {
+                Time.Advance(left);
+                await SettleAsync();
+                return;
+            }
+
+            Time.Advance(next.Value);
+            await SettleAsync();
+        }
+    }
+
+    /// <summary>
+    /// Waits until nothing can make progress: no transport call is runnable, the thread pool's queues are empty, and
+    /// the pool completed no work item but this loop's own since the last look, three looks in a row. The last is what
+    /// catches work already taken from the queue (a listener being notified, a continuation under way): it completes
+    /// during one of the looks.
+    /// </summary>
+    public async Task SettleAsync()
+    {
+        long completed = ThreadPool.CompletedWorkItemCount;
+        for (int calm = 0; calm < 3;)
+        {
+            await BehindQueuedWork();
+            long now = ThreadPool.CompletedWorkItemCount;
+            bool onlyOurs = now - completed <= 1;
+            completed = now;
+            calm = calls.Runnable == 0 && ThreadPool.PendingWorkItemCount == 0 && onlyOurs ? calm + 1 : 0;
+        }
+    }
+
+    /// <summary>Drives time until <paramref name="task"/> completes, at most <paramref name="limit"/> of virtual time.</summary>
+    public async Task<bool> RunUntilAsync(Task task, TimeSpan limit)
+    {
+        await SettleAsync();
+        DateTimeOffset deadline = Time.GetUtcNow() + limit;
+        while (!task.IsCompleted && Time.GetUtcNow() < deadline)
+        {
+            await AdvanceAsync(TimeSpan.FromMilliseconds(100));
+        }
+
+        return task.IsCompleted;
+    }
+
+    private static GlobalQueueYield BehindQueuedWork() => default;
+
+    /// <summary>Continues on the thread pool's global queue, behind the work already queued there.</summary>
+    private readonly struct GlobalQueueYield : ICriticalNotifyCompletion
+    {
+        public bool IsCompleted => false;
+
+        public GlobalQueueYield GetAwaiter() => this;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation) => ThreadPool.QueueUserWorkItem(static run => run(), continuation, preferLocal: false);
+
+        public void UnsafeOnCompleted(Action continuation) => ThreadPool.UnsafeQueueUserWorkItem(static run => run(), continuation, preferLocal: false);
+    }
+}
