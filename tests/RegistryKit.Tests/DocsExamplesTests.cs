@@ -330,7 +330,7 @@ public class DocsExamplesTests
             .UseInMemory()
             .AddRegistration("greeter");
         builder.Services.AddRegistry("edge")
-            .UseEtcd(etcd => builder.Configuration.GetSection("RegistryKit:Etcd").Bind(etcd))
+            .UseEtcd()
             .AddRegistration("greeter");
 
         using IHost app = builder.Build();
@@ -346,7 +346,7 @@ public class DocsExamplesTests
         Assert.That((greeter.Port, greeter.Version, greeter.Parameters["weight"]), Is.EqualTo(((int?)8080, "1.0", "50")));
         Assert.That(registrations.Get("edge/greeter").Port, Is.EqualTo(8081));
 
-        EtcdOptions etcdOptions = app.Services.GetRequiredService<IOptions<EtcdOptions>>().Value;
+        EtcdOptions etcdOptions = app.Services.GetRequiredService<IOptionsMonitor<EtcdOptions>>().Get("edge");
         Assert.That((etcdOptions.Root, etcdOptions.CallTimeout), Is.EqualTo(("/my-company", TimeSpan.FromSeconds(2))));
     }
 
@@ -511,5 +511,19 @@ public class DocsExamplesTests
         Assert.That(fromContainer.DefaultAddress!.BackupAddresses, Is.EqualTo(new[] { "10.0.0.6:2379", "10.0.0.7:2379" }));
         Assert.That(provider.GetRequiredService<IOptions<EtcdOptions>>().Value.Root, Is.EqualTo("/my-company"));
         Assert.That(factory.Schemes, Is.EqualTo(new[] { "etcd" }));
+    }
+
+    [Test]
+    public async Task Etcd_ConfigurationJson()
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddJsonStream(JsonBlockOf("etcd.md", 0));
+        builder.Services.AddRegistry().UseEtcd();
+        using IHost app = builder.Build();
+
+        EtcdOptions options = app.Services.GetRequiredService<IOptions<EtcdOptions>>().Value;
+        Assert.That((options.Root, options.CallTimeout), Is.EqualTo(("/my-company", TimeSpan.FromSeconds(2))));
+        await using RegistryFactory factory = app.Services.GetRequiredService<RegistryFactory>();
+        Assert.That(factory.DefaultAddress!.Address, Is.EqualTo("10.0.0.5:2379"));
     }
 }
