@@ -20,7 +20,7 @@ using RegistryKit.Timers;
 namespace RegistryKit.Tests;
 
 /// <summary>The code shown in README.md and docs/, run as written, so the documentation stays true.</summary>
-public class DocsExamplesTests
+public partial class DocsExamplesTests
 {
     [Test]
     public void ServiceUrl_Example()
@@ -171,6 +171,52 @@ public class DocsExamplesTests
         Assert.That(payload!.Sequence, Is.EqualTo(1));
         Assert.That(payload.Metrics.DiskTotalBytes, Is.Positive);
         Assert.That(uploader.Uploaded, Has.Some.SameAs(payload), "the queue's final flush uploaded the report");
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Reporting_HealthReporter()
+    {
+        var time = new ManualTimeProvider();
+        using var timer = new HashedWheelTimer(time);
+        var uploader = new RecordingUploader();
+        await using var queue = new UploadQueue<HealthReport>(uploader, timer, time);
+
+        await using var reporter = new HealthReporter(
+            timer,                                                   // the process's shared HashedWheelTimer
+            new SystemMetricsCollector(diskPath: "/var/lib/worker"),
+            sources: [new RunningTasks()],                           // your IHealthMetricsSource implementations
+            sink: new QueueSink(queue),                              // optional
+            timeProvider: time);                                     // the clock the timer runs on
+        reporter.Start();
+
+        Assert.That(reporter.Latest!.Sequence, Is.EqualTo(1));
+        Assert.That(reporter.Latest.CustomMetrics["tasks.running"], Is.EqualTo(3));
+        await VirtualTimeDriver.WaitUntilAsync(() => queue.Enqueued == 1);
+    }
+
+    /// <summary>Stands for one of the host's own sources (reporting.md).</summary>
+    private sealed class RunningTasks : IHealthMetricsSource
+    {
+        public void Collect(IDictionary<string, double> metrics) => metrics["tasks.running"] = 3;
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Reporting_UploadQueue()
+    {
+        var time = new ManualTimeProvider();
+        using var timer = new HashedWheelTimer(time);
+        var uploader = new RecordingUploader();
+        var report = new HealthReport(Guid.NewGuid(), 1, TimeSpan.Zero, new SystemMetricsCollector(timeProvider: time).Collect(), customMetrics: null);
+
+        {
+            // uploader: your IBatchUploader<HealthReport>; timer and time: the shared wheel and the clock it runs on
+            await using var queue = new UploadQueue<HealthReport>(uploader, timer, time);
+            queue.Enqueue(report);                                                    // never blocks
+        }
+
+        Assert.That(uploader.Uploaded, Is.EqualTo(new[] { report }), "the final flush uploaded it");
     }
 
     private sealed class QueueSink(UploadQueue<HealthReport> queue) : IHealthReportSink
