@@ -20,7 +20,8 @@ internal sealed class RegistryHealthCheck(IServiceProvider services, string regi
         RegistryFactory factory = services.GetRequiredKeyedService<RegistryFactory>(registryName);
         RegistryOptions registryOptions = services.GetRequiredService<IOptionsMonitor<RegistryOptions>>().Get(registryName);
         TimeSpan? configuredLateAfter = options.HeartbeatLateAfter;
-        TimeSpan lateAfter = configuredLateAfter ?? registryOptions.SessionTtl * 2 / 3;
+        // Without a heartbeat interval yet: two of the default intervals, a third of the TTL each.
+        TimeSpan lateAfter = configuredLateAfter ?? registryOptions.SessionTtl * RegistryHealthCheckDefaults.LateAfterHeartbeatIntervals / 3;
 
         int registries = 0, available = 0;
         int pendingRegister = 0, pendingUnregister = 0, pendingSubscribe = 0, pendingUnsubscribe = 0;
@@ -41,7 +42,7 @@ internal sealed class RegistryHealthCheck(IServiceProvider services, string regi
             if (status.TimeSinceLastHeartbeat is { } sinceBeat)
             {
                 // Late: two of this session's heartbeat intervals without an acknowledgement, unless configured.
-                TimeSpan threshold = configuredLateAfter ?? (status.HeartbeatInterval is { } interval ? interval * 2 : lateAfter);
+                TimeSpan threshold = configuredLateAfter ?? (status.HeartbeatInterval is { } interval ? interval * RegistryHealthCheckDefaults.LateAfterHeartbeatIntervals : lateAfter);
                 worstSinceBeat = sinceBeat > worstSinceBeat ? sinceBeat : worstSinceBeat;
                 if (status.IsAvailable && sinceBeat > threshold)
                 {

@@ -12,7 +12,7 @@ public sealed class ServiceRegistrationOptions
 {
     /// <summary>Gets or sets the protocol consumers call the service with.</summary>
     /// <value>The default is <c>http</c>. A URL scheme.</value>
-    public string Protocol { get; set; } = "http";
+    public string Protocol { get; set; } = ServiceRegistrationDefaults.Protocol;
 
     /// <summary>Gets or sets the host others reach this service on.</summary>
     /// <value>
@@ -39,5 +39,5 @@ public sealed class ServiceRegistrationOptions
 
     /// <summary>Gets or sets how long stopping the host waits for this service to be deregistered.</summary>
     /// <value>The default is 5 seconds. Not negative.</value>
-    public TimeSpan DeregisterTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan DeregisterTimeout { get; set; } = ServiceRegistrationDefaults.DeregisterTimeout;
 }

@@ -110,6 +110,26 @@ public static class RegistryServiceCollectionExtensions
         return AddTransport(builder, new RegistryTransportRegistration(builder.Name, scheme, factory.GetType(), factory, _ => factory));
     }
 
+    /// <summary>
+    /// Adds a transport to the registry for addresses with <paramref name="scheme"/>, made by <paramref name="factory"/>
+    /// when the registry's <see cref="RegistryFactory"/> is built: the way for a transport whose settings differ from one
+    /// registry to the next (named options under <see cref="IRegistryBuilder.Name"/>).
+    /// </summary>
+    /// <typeparam name="TFactory">The transport factory; adding one of the same type again for this registry is harmless, and the first stays.</typeparam>
+    /// <param name="builder">The registry.</param>
+    /// <param name="scheme">The address scheme it serves, such as <c>memory</c> or <c>etcd</c>.</param>
+    /// <param name="factory">Makes the transport factory from the container; called once per registry factory.</param>
+    /// <returns>The same builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="scheme"/> is not a URL scheme.</exception>
+    /// <exception cref="InvalidOperationException">Another transport already serves <paramref name="scheme"/> for this registry.</exception>
+    public static IRegistryBuilder AddTransport<TFactory>(this IRegistryBuilder builder, string scheme, Func<IServiceProvider, TFactory> factory)
+        where TFactory : class, IRegistryTransportFactory
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        return AddTransport(builder, new RegistryTransportRegistration(builder.Name, scheme, typeof(TFactory), null, factory));
+    }
+
     private static IRegistryBuilder AddTransport(IRegistryBuilder builder, RegistryTransportRegistration added)
     {
         ValidateScheme(added.Scheme);

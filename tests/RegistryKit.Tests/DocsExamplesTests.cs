@@ -20,7 +20,7 @@ using RegistryKit.Timers;
 namespace RegistryKit.Tests;
 
 /// <summary>The code shown in README.md and docs/, run as written, so the documentation stays true.</summary>
-public class DocsExamplesTests
+public partial class DocsExamplesTests
 {
     [Test]
     public void ServiceUrl_Example()
@@ -171,6 +171,52 @@ public class DocsExamplesTests
         Assert.That(payload!.Sequence, Is.EqualTo(1));
         Assert.That(payload.Metrics.DiskTotalBytes, Is.Positive);
         Assert.That(uploader.Uploaded, Has.Some.SameAs(payload), "the queue's final flush uploaded the report");
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Reporting_HealthReporter()
+    {
+        var time = new ManualTimeProvider();
+        using var timer = new HashedWheelTimer(time);
+        var uploader = new RecordingUploader();
+        await using var queue = new UploadQueue<HealthReport>(uploader, timer, time);
+
+        await using var reporter = new HealthReporter(
+            timer,                                                   // the process's shared HashedWheelTimer
+            new SystemMetricsCollector(diskPath: "/var/lib/worker"),
+            sources: [new RunningTasks()],                           // your IHealthMetricsSource implementations
+            sink: new QueueSink(queue),                              // optional
+            timeProvider: time);                                     // the clock the timer runs on
+        reporter.Start();
+
+        Assert.That(reporter.Latest!.Sequence, Is.EqualTo(1));
+        Assert.That(reporter.Latest.CustomMetrics["tasks.running"], Is.EqualTo(3));
+        await VirtualTimeDriver.WaitUntilAsync(() => queue.Enqueued == 1);
+    }
+
+    /// <summary>Stands for one of the host's own sources (reporting.md).</summary>
+    private sealed class RunningTasks : IHealthMetricsSource
+    {
+        public void Collect(IDictionary<string, double> metrics) => metrics["tasks.running"] = 3;
+    }
+
+    [Test]
+    [CancelAfter(20_000)]
+    public async Task Reporting_UploadQueue()
+    {
+        var time = new ManualTimeProvider();
+        using var timer = new HashedWheelTimer(time);
+        var uploader = new RecordingUploader();
+        var report = new HealthReport(Guid.NewGuid(), 1, TimeSpan.Zero, new SystemMetricsCollector(timeProvider: time).Collect(), customMetrics: null);
+
+        {
+            // uploader: your IBatchUploader<HealthReport>; timer and time: the shared wheel and the clock it runs on
+            await using var queue = new UploadQueue<HealthReport>(uploader, timer, time);
+            queue.Enqueue(report);                                                    // never blocks
+        }
+
+        Assert.That(uploader.Uploaded, Is.EqualTo(new[] { report }), "the final flush uploaded it");
     }
 
     private sealed class QueueSink(UploadQueue<HealthReport> queue) : IHealthReportSink
@@ -330,7 +376,7 @@ public class DocsExamplesTests
             .UseInMemory()
             .AddRegistration("greeter");
         builder.Services.AddRegistry("edge")
-            .UseEtcd(etcd => builder.Configuration.GetSection("RegistryKit:Etcd").Bind(etcd))
+            .UseEtcd()
             .AddRegistration("greeter");
 
         using IHost app = builder.Build();
@@ -346,7 +392,7 @@ public class DocsExamplesTests
         Assert.That((greeter.Port, greeter.Version, greeter.Parameters["weight"]), Is.EqualTo(((int?)8080, "1.0", "50")));
         Assert.That(registrations.Get("edge/greeter").Port, Is.EqualTo(8081));
 
-        EtcdOptions etcdOptions = app.Services.GetRequiredService<IOptions<EtcdOptions>>().Value;
+        EtcdOptions etcdOptions = app.Services.GetRequiredService<IOptionsMonitor<EtcdOptions>>().Get("edge");
         Assert.That((etcdOptions.Root, etcdOptions.CallTimeout), Is.EqualTo(("/my-company", TimeSpan.FromSeconds(2))));
     }
 
@@ -511,5 +557,19 @@ public class DocsExamplesTests
         Assert.That(fromContainer.DefaultAddress!.BackupAddresses, Is.EqualTo(new[] { "10.0.0.6:2379", "10.0.0.7:2379" }));
         Assert.That(provider.GetRequiredService<IOptions<EtcdOptions>>().Value.Root, Is.EqualTo("/my-company"));
         Assert.That(factory.Schemes, Is.EqualTo(new[] { "etcd" }));
+    }
+
+    [Test]
+    public async Task Etcd_ConfigurationJson()
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddJsonStream(JsonBlockOf("etcd.md", 0));
+        builder.Services.AddRegistry().UseEtcd();
+        using IHost app = builder.Build();
+
+        EtcdOptions options = app.Services.GetRequiredService<IOptions<EtcdOptions>>().Value;
+        Assert.That((options.Root, options.CallTimeout), Is.EqualTo(("/my-company", TimeSpan.FromSeconds(2))));
+        await using RegistryFactory factory = app.Services.GetRequiredService<RegistryFactory>();
+        Assert.That(factory.DefaultAddress!.Address, Is.EqualTo("10.0.0.5:2379"));
     }
 }

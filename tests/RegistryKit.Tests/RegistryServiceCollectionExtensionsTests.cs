@@ -223,6 +223,29 @@ public class RegistryServiceCollectionExtensionsTests
         Assert.That(exception!.Message, Does.Contain("already has a transport for 'memory'"));
     }
 
+    [Test]
+    public void AddTransport_WithAFactoryDelegate_MakesOnePerRegistry_AddedTwiceIsHarmless()
+    {
+        var made = new List<OtherMemoryTransportFactory>();
+        OtherMemoryTransportFactory Make(IServiceProvider services)
+        {
+            var factory = new OtherMemoryTransportFactory();
+            made.Add(factory);
+            return factory;
+        }
+
+        _services.AddRegistry().AddTransport("other", Make).AddTransport("other", Make);
+        _services.AddRegistry("edge").AddTransport("other", Make);
+        using ServiceProvider provider = _services.BuildServiceProvider();
+
+        Assert.That(provider.GetRequiredService<RegistryFactory>().Schemes, Is.EqualTo(new[] { "other" }));
+        Assert.That(provider.GetRequiredKeyedService<RegistryFactory>("edge").Schemes, Is.EqualTo(new[] { "other" }));
+        Assert.That(made, Has.Count.EqualTo(2), "one per registry, however often it was added");
+        Assert.That(
+            () => _services.AddRegistry().AddTransport<IRegistryTransportFactory>("other", _ => new OtherMemoryTransportFactory()),
+            Throws.InvalidOperationException.With.Message.Contain("already has a transport for 'other'"));
+    }
+
     [TestCase(" ")]
     [TestCase("a:b")]
     public void AddRegistry_NameThatCannotBeASection_ThrowsNamingIt(string name)

@@ -12,7 +12,7 @@ public sealed class RegisteredConnectionOptions
     /// (<c>taskmanager.registration.timeout</c>); <see cref="Timeout.InfiniteTimeSpan"/> turns the deadline off.
     /// </summary>
     /// <value>The default is 5 minutes (Flink's). Positive, or infinite.</value>
-    public TimeSpan MaxRegistrationDuration { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan MaxRegistrationDuration { get; set; } = RegisteredConnectionDefaults.MaxRegistrationDuration;
 
     /// <summary>Throws when a setting is out of range, naming it and the range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>

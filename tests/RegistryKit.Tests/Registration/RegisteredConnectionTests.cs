@@ -43,7 +43,7 @@ public class RegisteredConnectionTests
     [Test]
     public void Defaults_MaxRegistrationDurationIsFiveMinutes()
     {
-        Assert.That(new RegisteredConnectionOptions().MaxRegistrationDuration, Is.EqualTo(TimeSpan.FromMinutes(5)));
+        Assert.That(new RegisteredConnectionOptions().MaxRegistrationDuration, Is.EqualTo(TimeSpan.FromMinutes(5)).And.EqualTo(RegisteredConnectionDefaults.MaxRegistrationDuration));
         Assert.That(
             () => new RegisteredConnectionOptions { MaxRegistrationDuration = TimeSpan.Zero }.Validate(),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("MaxRegistrationDuration"));
