@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using RegistryKit.Etcd;
@@ -12,9 +11,6 @@ internal static class WorkerServiceHost
 {
     /// <summary>The configuration section of the status log.</summary>
     public const string StatusLogSection = "StatusLog";
-
-    /// <summary>The configuration section bound to <see cref="EtcdOptions"/>.</summary>
-    public const string EtcdSection = "Etcd";
 
     /// <summary>
     /// Creates the host builder. Settings come from <c>appsettings.json</c> beside the program (then
@@ -40,10 +36,10 @@ internal static class WorkerServiceHost
         }
 
         // Both transports are added; RegistryKit:Address picks one. When configuration names none, UseInMemory()
-        // (the first to set a default) makes it memory://.
+        // (the first to set a default) makes it memory://. UseEtcd() binds its options from RegistryKit:Etcd.
         builder.Services.AddRegistry()
             .UseInMemory()
-            .UseEtcd(etcd => builder.Configuration.GetSection(EtcdSection).Bind(etcd))
+            .UseEtcd()
             .AddRegistration("greeter");
 
         builder.Services.AddHealthChecks().AddRegistryKit();

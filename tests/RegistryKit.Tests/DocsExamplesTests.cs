@@ -22,6 +22,29 @@ namespace RegistryKit.Tests;
 /// <summary>The code shown in README.md and docs/, run as written, so the documentation stays true.</summary>
 public partial class DocsExamplesTests
 {
+    private string? _workingDirectory;
+    private string? _emptyContentRoot;
+
+    /// <summary>
+    /// The snippets build hosts with <c>Host.CreateApplicationBuilder</c>, whose content root is the working directory.
+    /// This test project's output also holds the WorkerService sample's appsettings.json (it references the sample), and
+    /// the snippets must not pick those settings up: they run in an empty folder instead, as in a new app.
+    /// </summary>
+    [OneTimeSetUp]
+    public void RunInAnEmptyFolder()
+    {
+        _workingDirectory = Environment.CurrentDirectory;
+        _emptyContentRoot = Directory.CreateTempSubdirectory("registrykit-docs-").FullName;
+        Environment.CurrentDirectory = _emptyContentRoot;
+    }
+
+    [OneTimeTearDown]
+    public void RestoreTheWorkingDirectory()
+    {
+        Environment.CurrentDirectory = _workingDirectory!;
+        Directory.Delete(_emptyContentRoot!, recursive: true);
+    }
+
     [Test]
     public void ServiceUrl_Example()
     {

@@ -8,14 +8,10 @@ namespace RegistryKit.Tests;
 /// Every relative link in README.md and docs/ leads somewhere: a Markdown file that exists and, with an anchor, a
 /// heading of that file with GitHub's anchor for it; any other path exists too.
 /// </summary>
-/// <remarks>
-/// Links into <c>samples/</c> other than to a Markdown file may name a sample that is still being written: they are
-/// allowed to be missing for now (<c>s_optionalPrefixes</c>).
-/// </remarks>
 public partial class DocsLinksTests
 {
     /// <summary>Targets, relative to the repository root, that may not exist yet.</summary>
-    private static readonly string[] s_optionalPrefixes = ["samples/"];
+    private static readonly string[] s_optionalPrefixes = [];
 
     private static IEnumerable<string> DocumentPaths()
     {

@@ -10,7 +10,7 @@ namespace RegistryKit.Samples.CustomTransport.Master;
 /// POST   /v1/sessions/{id}/keepalive                                       → 204, or 404 session-unknown
 /// DELETE /v1/sessions/{id}                                                 → 204 (also when unknown)
 /// PUT    /v1/entries                   {"session":"…","key":"…","value":"…"} → 204, or 404 session-unknown
-/// DELETE /v1/entries?key=…                                                 → 204 (also when absent)
+/// DELETE /v1/entries?key=…&amp;session=…                                 → 204 (also when absent or on another session)
 /// GET    /v1/entries?prefix=…                                              → {"revision":7,"entries":["…"]}
 /// GET    /v1/watch?prefix=…            NDJSON: one snapshot per line, the first at once, then one after each change
 /// POST   /v1/workers/{id}/register                                         → {"status":"registered"|"duplicate"|"standby"}

@@ -129,9 +129,9 @@ internal sealed class MasterServer : IAsyncDisposable
             };
         });
 
-        _app.MapDelete("/v1/entries", (string key) =>
+        _app.MapDelete("/v1/entries", (string key, string session) =>
         {
-            Store.Delete(key);
+            Store.Delete(key, session);
             return Results.NoContent();
         });
 

@@ -137,14 +137,22 @@ internal sealed class MasterStore : IDisposable
         }
     }
 
-    public void Delete(string key)
+    /// <summary>
+    /// Removes <paramref name="key"/> if it is on session <paramref name="sessionId"/>. A key another session has taken
+    /// over since is left alone: a late unregister from an older session must not remove a newer registration.
+    /// </summary>
+    public void Delete(string key, string sessionId)
     {
         lock (_lock)
         {
             ExpireDueLocked();
-            if (_entries.Remove(key, out Entry? entry))
+            if (_entries.TryGetValue(key, out Entry? entry)
+                && long.TryParse(sessionId, NumberStyles.None, CultureInfo.InvariantCulture, out long id)
+                && _sessions.TryGetValue(id, out Session? session)
+                && ReferenceEquals(entry.Session, session))
             {
-                entry.Session.Keys.Remove(key);
+                _entries.Remove(key);
+                session.Keys.Remove(key);
                 _revision++;
                 NotifyLocked(key);
             }

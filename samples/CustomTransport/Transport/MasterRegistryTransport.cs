@@ -89,9 +89,15 @@ internal sealed class MasterRegistryTransport : IRegistryTransport
 
     public async ValueTask UnregisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(url);
         string key = KeyOf(url);
-        await CallAsync("an unregistration", () => new HttpRequestMessage(HttpMethod.Delete, $"v1/entries?key={Uri.EscapeDataString(key)}"), cancellationToken);
+
+        // The session goes along so that the master removes the key only while it is on this session (fencing).
+        await CallAsync(
+            "an unregistration",
+            () => new HttpRequestMessage(HttpMethod.Delete, $"v1/entries?key={Uri.EscapeDataString(key)}&session={Uri.EscapeDataString(session.Id)}"),
+            cancellationToken);
     }
 
     public async ValueTask<TransportSnapshot> LookupAsync(ServiceUrl subscription, CancellationToken cancellationToken)

@@ -51,7 +51,7 @@ public class WorkerServiceTests
         ServiceUrl? address = host.Services.GetRequiredService<RegistryFactory>().DefaultAddress;
         Assert.That(address?.Protocol, Is.EqualTo("etcd"));
         Assert.That(address?.Address, Is.EqualTo("127.0.0.1:2379"));
-        Assert.That(host.Services.GetRequiredService<IOptions<EtcdOptions>>().Value.CallTimeout, Is.EqualTo(TimeSpan.FromSeconds(5)));
+        Assert.That(host.Services.GetRequiredService<IOptions<EtcdOptions>>().Value.CallTimeout, Is.EqualTo(TimeSpan.FromSeconds(4)), "RegistryKit:Etcd:CallTimeout from appsettings.json");
     }
 
     [Test]
