@@ -54,7 +54,9 @@ public sealed partial class ServiceUrl
         result = null;
         if (input.Length > MaxLength)
         {
-            error = $"The service URL is {input.Length} characters long, over the limit of {MaxLength}. It begins '{Quote(input)}'. {ValidFormHint}";
+            // Not quoted: hiding credentials means scanning and copying the whole text, megabytes of it from a hostile
+            // registry; and a prefix cut short of the '@' could show a password.
+            error = $"The service URL is {input.Length} characters long, over the limit of {MaxLength}. Shorten it. {ValidFormHint}";
             return false;
         }
 
