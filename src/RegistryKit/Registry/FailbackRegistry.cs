@@ -175,6 +175,16 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
     }
 
+    /// <summary>Gets whether <paramref name="listener"/> is subscribed to <paramref name="url"/> now.</summary>
+    internal bool HasListener(ServiceUrl url, INotifyListener listener)
+    {
+        lock (_lock)
+        {
+            return _subscriptions.TryGetValue(url, out Subscription? subscription)
+                && subscription.Pumps.Exists(pump => ReferenceEquals(pump.Listener, listener));
+        }
+    }
+
     /// <summary>Gets the current session, if one is open.</summary>
     internal RegistrySession? Session => Volatile.Read(ref _session);
 
