@@ -12,6 +12,9 @@ public sealed partial class ServiceUrl
     private const string ValidFormHint =
         "A valid form is 'protocol://[user[:password]@]host[:port][/path][?name=value&...]', as in 'dubbo://10.0.0.1:20880/com.example.Greeter?version=1.0'.";
 
+    // What formatting adds besides escapes: '?backup=' for a host list given in the authority.
+    private const int MaxFullFormGrowth = 16;
+
     private static readonly SearchValues<char> s_schemeChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-.");
 
@@ -51,7 +54,9 @@ public sealed partial class ServiceUrl
         result = null;
         if (input.Length > MaxLength)
         {
-            error = $"The service URL is {input.Length} characters long, over the limit of {MaxLength}. It begins '{Quote(input)}'. {ValidFormHint}";
+            // Not quoted: hiding credentials means scanning and copying the whole text, megabytes of it from a hostile
+            // registry; and a prefix cut short of the '@' could show a password.
+            error = $"The service URL is {input.Length} characters long, over the limit of {MaxLength}. Shorten it. {ValidFormHint}";
             return false;
         }
 
@@ -68,6 +73,20 @@ public sealed partial class ServiceUrl
             if (c == ' ')
             {
                 error = $"The service URL '{Quote(input)}' contains a space at index {i}. Percent-encode it as '%20'.";
+                return false;
+            }
+
+            if (char.IsSurrogate(c))
+            {
+                // A lone surrogate is not text: UTF-8 cannot carry it, so the full form would hold U+FFFD instead and
+                // parse back to a different URL.
+                if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    i++;
+                    continue;
+                }
+
+                error = $"The service URL '{Quote(input)}' contains the lone surrogate U+{(int)c:X4} at index {i}, which is not valid text. Remove it, or percent-encode the UTF-8 bytes of a whole character.";
                 return false;
             }
         }
@@ -164,7 +183,17 @@ public sealed partial class ServiceUrl
             return false;
         }
 
-        result = new ServiceUrl(scheme.ToString().ToLowerInvariant(), username, password, host, port, NormalizePath(path), parameters);
+        var url = new ServiceUrl(scheme.ToString().ToLowerInvariant(), username, password, host, port, NormalizePath(path), parameters);
+
+        // Parse(url.ToFullString()) must give the URL back, so its full form must fit the limit too. Escaping turns a
+        // character into at most nine ('é' is '%C3%A9'), so only long input needs the check.
+        if (input.Length > (MaxLength - MaxFullFormGrowth) / 9 && url.ToFullString() is { Length: > MaxLength } full)
+        {
+            error = $"The service URL '{Quote(input)}' is {full.Length} characters long once percent-encoded, over the limit of {MaxLength}. Shorten it.";
+            return false;
+        }
+
+        result = url;
         return true;
     }
 

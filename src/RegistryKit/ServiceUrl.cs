@@ -25,7 +25,10 @@ namespace RegistryKit;
 /// </remarks>
 public sealed partial class ServiceUrl : IEquatable<ServiceUrl>
 {
-    /// <summary>The longest text <see cref="Parse"/> accepts: 64 KiB of characters.</summary>
+    /// <summary>
+    /// The longest text <see cref="Parse"/> accepts: 64 KiB of characters, both as given and once percent-encoded by
+    /// <see cref="ToFullString"/>, so that every URL it accepts parses back from its full form.
+    /// </summary>
     public const int MaxLength = 64 * 1024;
 
     /// <summary>The highest port number.</summary>

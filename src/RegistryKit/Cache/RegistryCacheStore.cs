@@ -108,7 +108,9 @@ internal sealed partial class RegistryCacheStore : IAsyncDisposable
     /// <summary>Records what the subscription was last told and schedules a save. Returns at once.</summary>
     public void Put(ServiceUrl subscription, IEnumerable<ServiceUrl> urls)
     {
-        List<string> values = [.. urls.Select(url => Sanitize(url).ToFullString())];
+        // Kept to what a load reads back: a list of 100,000 providers written whole made a file over the size limit,
+        // which the next start then ignored entirely, every other subscription's entries with it.
+        List<string> values = [.. urls.Take(RegistryCacheFile.MaxUrlsPerEntry).Select(url => Sanitize(url).ToFullString())];
         lock (_lock)
         {
             string key = KeyOf(subscription);

@@ -43,8 +43,8 @@ internal sealed partial class FailbackRegistry
         public static partial void WatchLost(ILogger logger, ServiceUrl url, Exception exception);
 
         [LoggerMessage(EventId = 2009, EventName = "MalformedEntrySkipped", Level = LogLevel.Warning,
-            Message = "Skipped a registry entry of {Length} characters that is not a valid URL.")]
-        public static partial void MalformedEntrySkipped(ILogger logger, int length);
+            Message = "Skipped {Count} of the {Total} entries of a registry snapshot: they are not valid URLs.")]
+        public static partial void MalformedEntrySkipped(ILogger logger, int count, int total);
 
         [LoggerMessage(EventId = 2010, EventName = "ListenerFailed", Level = LogLevel.Error,
             Message = "A notify listener threw; delivery goes on.")]

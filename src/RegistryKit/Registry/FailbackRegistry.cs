@@ -175,6 +175,16 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
     }
 
+    /// <summary>Gets whether <paramref name="listener"/> is subscribed to <paramref name="url"/> now.</summary>
+    internal bool HasListener(ServiceUrl url, INotifyListener listener)
+    {
+        lock (_lock)
+        {
+            return _subscriptions.TryGetValue(url, out Subscription? subscription)
+                && subscription.Pumps.Exists(pump => ReferenceEquals(pump.Listener, listener));
+        }
+    }
+
     /// <summary>Gets the current session, if one is open.</summary>
     internal RegistrySession? Session => Volatile.Read(ref _session);
 
@@ -1207,6 +1217,7 @@ internal sealed partial class FailbackRegistry : IRegistry
     private List<ServiceUrl> Parse(TransportSnapshot snapshot)
     {
         var urls = new List<ServiceUrl>(snapshot.Entries.Count);
+        int malformed = 0;
         foreach (string entry in snapshot.Entries)
         {
             if (ServiceUrl.TryParse(entry, out ServiceUrl? url))
@@ -1215,9 +1226,15 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
             else
             {
-                Interlocked.Increment(ref _malformedEntries);
-                Log.MalformedEntrySkipped(_logger, entry.Length);
+                malformed++;
             }
+        }
+
+        if (malformed > 0)
+        {
+            // One line per snapshot, not per entry: a registry full of garbage must not flood the log.
+            Interlocked.Add(ref _malformedEntries, malformed);
+            Log.MalformedEntrySkipped(_logger, malformed, snapshot.Entries.Count);
         }
 
         return urls;
@@ -1228,9 +1245,12 @@ internal sealed partial class FailbackRegistry : IRegistry
     {
         ServiceUrl wanted = subscription.Url;
         var groups = new Dictionary<string, List<ServiceUrl>>(StringComparer.Ordinal);
+
+        // A set, not List.Contains: a snapshot of 100,000 entries made de-duplication quadratic (minutes under the lock).
+        var seen = new HashSet<ServiceUrl>();
         foreach (ServiceUrl url in urls)
         {
-            if (!url.IsEmptyMarker && wanted.Matches(url))
+            if (!url.IsEmptyMarker && wanted.Matches(url) && seen.Add(url))
             {
                 string category = url.Category;
                 if (!groups.TryGetValue(category, out List<ServiceUrl>? list))
@@ -1238,10 +1258,7 @@ internal sealed partial class FailbackRegistry : IRegistry
                     groups[category] = list = [];
                 }
 
-                if (!list.Contains(url))
-                {
-                    list.Add(url);
-                }
+                list.Add(url);
             }
         }
 
@@ -1277,8 +1294,9 @@ internal sealed partial class FailbackRegistry : IRegistry
         return result;
     }
 
+    /// <summary>Whether two lists of distinct URLs hold the same URLs, in linear time.</summary>
     private static bool SameUrls(IReadOnlyList<ServiceUrl> a, IReadOnlyList<ServiceUrl> b) =>
-        a.Count == b.Count && a.All(b.Contains);
+        a.Count == b.Count && (a.Count <= 8 ? a.All(b.Contains) : new HashSet<ServiceUrl>(a).SetEquals(b));
 
     private bool ShouldThrow(Exception exception, ServiceUrl url, bool forRegister)
     {
