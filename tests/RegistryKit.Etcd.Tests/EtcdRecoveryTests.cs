@@ -36,7 +36,9 @@ public class EtcdRecoveryTests
     public async Task ThreeMemberCluster_MemberInUseKilled_RegistrationsStay_AndTheWatchMissesNoEvent()
     {
         await using EtcdCluster cluster = await EtcdCluster.StartAsync();
-        await using var scenario = await ClusterScenario.StartAsync(cluster.Address("cluster"));
+        // A 4 s session: killing the member in use may cost the cluster an election (about a second here, more when the
+        // machine is busy) before keep-alives find a live member; a 2 s session gave that only two heartbeat intervals.
+        await using var scenario = await ClusterScenario.StartAsync(cluster.Address("cluster"), TimeSpan.FromSeconds(4));
         (IRegistry provider, IRegistry consumer, LatestList listener, ServiceUrl first) = (scenario.Provider, scenario.Consumer, scenario.Listener, scenario.First);
 
         // Member 0 is every client's first endpoint: the one in use.
@@ -47,8 +49,8 @@ public class EtcdRecoveryTests
         // The watch moves to a live member and resumes where it was: it sees the registration made meanwhile.
         await EventuallyAsync(() => Task.FromResult(listener.Latest.SetEquals([first, second])), TimeSpan.FromSeconds(30));
 
-        // Several TTLs later both are still registered: keep-alives go to a live member and the lease survives.
-        await Task.Delay(TimeSpan.FromSeconds(6), Token);
+        // Two TTLs later both are still registered: keep-alives go to a live member and the lease survives.
+        await Task.Delay(TimeSpan.FromSeconds(8), Token);
         Assert.That(await consumer.LookupAsync(s_subscription, Token), Is.EquivalentTo(new[] { first, second }));
         Assert.That(provider.GetStatus().SessionRecoveries, Is.Zero, "the lease itself survived the member's loss");
     }
@@ -76,8 +78,8 @@ public class EtcdRecoveryTests
 
     private static CancellationToken Token => TestContext.CurrentContext.CancellationToken;
 
-    private static RegistryFactory Factory() =>
-        new([new("etcd", new EtcdRegistryTransportFactory())], new RegistryOptions { SessionTtl = TimeSpan.FromSeconds(2), CacheEnabled = false, Check = false });
+    private static RegistryFactory Factory(TimeSpan? sessionTtl = null) =>
+        new([new("etcd", new EtcdRegistryTransportFactory())], new RegistryOptions { SessionTtl = sessionTtl ?? TimeSpan.FromSeconds(2), CacheEnabled = false, Check = false });
 
     /// <summary>Reads the registry with a fresh client, so the answer is etcd's and not a cache's.</summary>
     private static async Task<IReadOnlyList<ServiceUrl>> LookupDirectAsync(string address)
@@ -98,10 +100,10 @@ public class EtcdRecoveryTests
     }
 
     /// <summary>A provider and a consumer on a cluster, the consumer subscribed and told of one registration.</summary>
-    private sealed class ClusterScenario : IAsyncDisposable
+    private sealed class ClusterScenario(TimeSpan sessionTtl) : IAsyncDisposable
     {
-        private readonly RegistryFactory _providers = Factory();
-        private readonly RegistryFactory _consumers = Factory();
+        private readonly RegistryFactory _providers = Factory(sessionTtl);
+        private readonly RegistryFactory _consumers = Factory(sessionTtl);
 
         public IRegistry Provider { get; private set; } = null!;
 
@@ -111,9 +113,9 @@ public class EtcdRecoveryTests
 
         public ServiceUrl First { get; } = EtcdRegistryTransportTests.Provider("com.example.Greeter", 20880);
 
-        public static async Task<ClusterScenario> StartAsync(string address)
+        public static async Task<ClusterScenario> StartAsync(string address, TimeSpan? sessionTtl = null)
         {
-            var scenario = new ClusterScenario();
+            var scenario = new ClusterScenario(sessionTtl ?? TimeSpan.FromSeconds(2));
             try
             {
                 scenario.Provider = await scenario._providers.GetRegistryAsync(ServiceUrl.Parse(address), Token);
