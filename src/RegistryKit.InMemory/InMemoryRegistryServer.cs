@@ -120,6 +120,7 @@ public sealed class InMemoryRegistryServer : IDisposable
                 _entries.Clear();
                 _sessions.Clear();
                 _revision = 0;
+                ChangedLocked?.Invoke([]);
             }
         }
 
@@ -451,8 +452,15 @@ public sealed class InMemoryRegistryServer : IDisposable
         _expiryTimer.Change(due, Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>
+    /// Gets or sets what is told, under the server's lock, every value the registry holds after each change: every
+    /// state it goes through, none skipped (a watch may skip states it was too slow for). For the simulation tests.
+    /// </summary>
+    internal Action<IReadOnlyList<string>>? ChangedLocked { get; set; }
+
     private void CollectWatchesLocked(string key, List<Watch> notify)
     {
+        ChangedLocked?.Invoke([.. _entries.Values.Select(entry => entry.Value)]);
         foreach (Watch watch in _watches)
         {
             if (key.StartsWith(watch.Prefix, StringComparison.Ordinal))

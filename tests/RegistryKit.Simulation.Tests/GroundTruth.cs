@@ -1,35 +1,18 @@
 using RegistryKit.InMemory;
-using RegistryKit.Transport;
 
 namespace RegistryKit.Simulation.Tests;
 
 /// <summary>
-/// What the registry held, change by change, per service: a watch of every key straight on the server, past every
-/// fault. A listener's notifications are checked against this history.
+/// What the registry held, change by change, per service: told by the server itself under its lock after every
+/// change, so no state is skipped. (A watch would do for a client, but a watch may skip states it was too slow for,
+/// and a listener that saw one of those would look as if it had been told a state the registry never held.)
 /// </summary>
-internal sealed class GroundTruth(InMemoryRegistryServer server) : ITransportWatcher
+internal sealed class GroundTruth
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<string[]>> _history = new(StringComparer.Ordinal);
-    private readonly IRegistryTransport _transport = new InMemoryRegistryTransportFactory(server).CreateTransport(ServiceUrl.Parse("memory:///sim"));
-    private IAsyncDisposable? _watch;
-    private bool _lost = true;
 
-    /// <summary>(Re)opens the watch after a registry restart broke it.</summary>
-    public async Task EnsureWatchingAsync()
-    {
-        lock (_lock)
-        {
-            if (!_lost)
-            {
-                return;
-            }
-
-            _lost = false;
-        }
-
-        _watch = await _transport.WatchAsync(ServiceUrl.Parse("consumer://0.0.0.0/*"), this, CancellationToken.None);
-    }
+    public GroundTruth(InMemoryRegistryServer server) => server.ChangedLocked = OnChanged;
 
     /// <summary>The distinct sets of providers of <paramref name="service"/> the registry went through, in order.</summary>
     public IReadOnlyList<string[]> HistoryOf(string service)
@@ -40,12 +23,12 @@ internal sealed class GroundTruth(InMemoryRegistryServer server) : ITransportWat
         }
     }
 
-    public void OnSnapshot(TransportSnapshot snapshot)
+    private void OnChanged(IReadOnlyList<string> values)
     {
         var byService = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (string entry in snapshot.Entries)
+        foreach (string value in values)
         {
-            ServiceUrl url = ServiceUrl.Parse(entry);
+            ServiceUrl url = ServiceUrl.Parse(value);
             if (url.Category != "providers")
             {
                 continue;
@@ -75,23 +58,5 @@ internal sealed class GroundTruth(InMemoryRegistryServer server) : ITransportWat
                 }
             }
         }
-    }
-
-    public void OnLost(Exception reason)
-    {
-        lock (_lock)
-        {
-            _lost = true;
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_watch is not null)
-        {
-            await _watch.DisposeAsync();
-        }
-
-        await _transport.DisposeAsync();
     }
 }

@@ -97,7 +97,6 @@ internal sealed class RegistrySimulation
     {
         try
         {
-            await _truth.EnsureWatchingAsync();
             for (int c = 0; c < Clients; c++)
             {
                 await StartClientAsync(c, reissue: null);
@@ -109,7 +108,6 @@ internal sealed class RegistrySimulation
                 await HealDuePartitionsAsync();
                 string action = await ActAsync();
                 await _clock.AdvanceAsync(TimeSpan.FromMilliseconds(50 * _random.Next(0, 31)));
-                await _truth.EnsureWatchingAsync();
                 Record(step, action);
                 CheckPendingRetriesBounded(step);
             }
@@ -262,7 +260,6 @@ internal sealed class RegistrySimulation
                 {
                     bool loseState = _random.Next(2) == 0;
                     _server.Restart(loseState);
-                    await _truth.EnsureWatchingAsync();
                     return loseState ? "registry restarted empty" : "registry restarted";
                 }
 
@@ -334,7 +331,6 @@ internal sealed class RegistrySimulation
             }
         }
 
-        await _truth.DisposeAsync();
         await _clock.AdvanceAsync(Options.SessionTtl); // crashed clients' sessions run out
     }
 
@@ -402,7 +398,7 @@ internal sealed class RegistrySimulation
                 {
                     _violations.Add(
                         $"{when}: {client}'s listener of svc{service} sees [{string.Join(", ", listener.View ?? ["nothing"])}], the registry holds [{string.Join(", ", truth)}] "
-                        + $"(after {listener.Notifications.Count} notifications; {client.Registry?.GetStatus()}).");
+                        + $"(after {listener.Notifications.Count} notifications; {client.Registry?.GetStatus()}; the engine's view: {EngineViewOf(client, service, listener)}).");
                 }
             }
 
@@ -491,6 +487,24 @@ internal sealed class RegistrySimulation
         {
             _violations.Add($"resources: {_time.ScheduledTimers} timers remain armed after the wheel and the registry stopped.");
         }
+    }
+
+    /// <summary>What the client's engine last notified for the service, and whether its watch is up: for a failure message.</summary>
+    private static string EngineViewOf(SimClient client, int service, SimListener listener)
+    {
+        if (client.Registry is not FailbackRegistry engine
+            || typeof(FailbackRegistry).GetField("_subscriptions", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(engine) is not System.Collections.IDictionary subscriptions
+            || subscriptions[Subscription(client.Id, service)] is not FailbackRegistry.Subscription subscription)
+        {
+            return "unknown";
+        }
+
+        string lists = string.Join("; ", subscription.Notified.Select(n => $"{n.Key}: [{string.Join(", ", n.Value.Select(u => u.ToFullString()))}]"));
+        const System.Reflection.BindingFlags Any = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        string pumps = string.Join(" ", subscription.Pumps.Select(p =>
+            $"[ours={ReferenceEquals(p.Listener, listener)} started={typeof(ListenerPump).GetField("_started", Any)?.GetValue(p)} stopped={typeof(ListenerPump).GetField("_stopped", Any)?.GetValue(p)} "
+            + $"draining={typeof(ListenerPump).GetField("_drainingNow", Any)?.GetValue(p)}/{(typeof(ListenerPump).GetField("_draining", Any)?.GetValue(p) as Task)?.Status} pending={(typeof(ListenerPump).GetField("_pending", Any)?.GetValue(p) as System.Collections.ICollection)?.Count}]"));
+        return $"{lists}, watch {(subscription.Adapter is null ? "down" : "up")}, revision {subscription.Adapter?.LastRevision}, {subscription.Pumps.Count} listener(s) {pumps}";
     }
 
     private static string ServiceName(int service) => "svc" + service.ToString(CultureInfo.InvariantCulture);

@@ -35,10 +35,11 @@ internal sealed class SimulationClock(ManualTimeProvider time, CallTracker calls
     }
 
     /// <summary>
-    /// Waits until nothing can make progress: no transport call is runnable, the thread pool's queues are empty, and
-    /// the pool completed no work item but this loop's own since the last look, three looks in a row. The last is what
-    /// catches work already taken from the queue (a listener being notified, a continuation under way): it completes
-    /// during one of the looks.
+    /// Waits until nothing can make progress: no transport call is runnable, the thread pool's queues are empty, no
+    /// more pool threads are running work than when the pool was idle, and the pool completed no work item but this
+    /// loop's own since the last look, three looks in a row. The thread count is what catches work already taken from
+    /// the queue by a thread the operating system has paused (on a busy machine, for milliseconds): the queue and the
+    /// completion count both look idle then.
     /// </summary>
     public async Task SettleAsync()
     {
@@ -49,8 +50,33 @@ internal sealed class SimulationClock(ManualTimeProvider time, CallTracker calls
             long now = ThreadPool.CompletedWorkItemCount;
             bool onlyOurs = now - completed <= 1;
             completed = now;
-            calm = calls.Runnable == 0 && ThreadPool.PendingWorkItemCount == 0 && onlyOurs ? calm + 1 : 0;
+            calm = calls.Runnable == 0 && ThreadPool.PendingWorkItemCount == 0 && onlyOurs && BusyPoolThreads() <= IdleBusyThreads ? calm + 1 : 0;
         }
+    }
+
+    /// <summary>
+    /// Gets the pool threads that count as busy when nothing runs but this loop: this one, and any the host keeps
+    /// blocked (the test host's own). Measured once per process, as the least seen over a few idle looks.
+    /// </summary>
+    private static int IdleBusyThreads => s_idleBusyThreads.Value;
+
+    private static readonly Lazy<int> s_idleBusyThreads = new(() =>
+    {
+        int least = int.MaxValue;
+        for (int i = 0; i < 200; i++)
+        {
+            least = Math.Min(least, BusyPoolThreads());
+            Thread.Yield();
+        }
+
+        return least;
+    });
+
+    private static int BusyPoolThreads()
+    {
+        ThreadPool.GetMaxThreads(out int max, out _);
+        ThreadPool.GetAvailableThreads(out int available, out _);
+        return max - available;
     }
 
     /// <summary>Drives time until <paramref name="task"/> completes, at most <paramref name="limit"/> of virtual time.</summary>

@@ -767,9 +767,10 @@ internal sealed partial class FailbackRegistry : IRegistry
     private async Task WriteAsync(ServiceUrl url, bool register, CancellationToken cancellationToken)
     {
         using Activity? activity = RegistryTelemetry.StartActivity(register ? RegistryTelemetry.Spans.Register : RegistryTelemetry.Spans.Unregister, url);
+        RegistrySession session;
         try
         {
-            RegistrySession session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
+            session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 if (register)
@@ -795,7 +796,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
 
         _telemetry?.RecordWrite(register, succeeded: true);
-        ReconcileAfterWrite(url, registered: register);
+        ReconcileAfterWrite(url, registered: register, session);
     }
 
     /// <summary>
@@ -1052,15 +1053,21 @@ internal sealed partial class FailbackRegistry : IRegistry
     /// left the registry disagreeing with the intent: schedule the compensating write at once. Both are idempotent,
     /// and each re-checks the intent when it runs, so the registry converges on the last intent.
     /// </summary>
-    private void ReconcileAfterWrite(ServiceUrl url, bool registered)
+    private void ReconcileAfterWrite(ServiceUrl url, bool registered, RegistrySession session)
     {
         bool wanted;
+        bool replaced;
         lock (_lock)
         {
             wanted = _registered.Contains(url);
+            replaced = !ReferenceEquals(_session, session);
         }
 
-        if (wanted != registered)
+        // The session was replaced while this write was under way (found by the seeded simulation: a register delayed
+        // past a recovery moved the URL back onto the old session, which then expired and took it along; an unregister
+        // under the old session leaves alone the copy the recovery put on the new one). Whatever the intent is now,
+        // write it again under the current session.
+        if (wanted != registered || replaced)
         {
             ScheduleRetry(new RetryKey(wanted ? RetryKind.Register : RetryKind.Unregister, url), attempt: 1, delay: TimeSpan.Zero);
         }
@@ -1151,16 +1158,14 @@ internal sealed partial class FailbackRegistry : IRegistry
                 stillWanted = _retries.TryGetValue(task.Key, out RetryTask? current) && ReferenceEquals(current, task);
             }
 
-            if (!stillWanted)
-            {
-                return;
-            }
-
             if (task.Key.Kind is RetryKind.Register or RetryKind.Unregister)
             {
-                ConvergeAfterFailure(task.Key.Url, exception, task.Attempt + 1);
+                // Even a retry superseded meanwhile (the intent changed while it was under way) converges: its write
+                // may have reached the registry before the failure, and nothing else would undo it (found by the seeded
+                // simulation: a register retry whose reply was lost after an unregister left a zombie on a live session).
+                ConvergeAfterFailure(task.Key.Url, exception, stillWanted ? task.Attempt + 1 : 1);
             }
-            else
+            else if (stillWanted)
             {
                 ScheduleRetry(task.Key, task.Attempt + 1, task.State);
             }
