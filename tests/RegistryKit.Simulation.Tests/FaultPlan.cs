@@ -70,9 +70,19 @@ internal sealed class FaultPlan
         return true;
     }
 
-    /// <summary>How long a delayed request waits: whole milliseconds, so two delays rarely end at the same instant.</summary>
-    public TimeSpan DelayOf(int client, string subject, long ordinal) =>
-        TimeSpan.FromMilliseconds(1 + Math.Floor(Unit((Fault)100, client, subject, ordinal) * (MaxDelay.TotalMilliseconds - 1)));
+    /// <summary>
+    /// How long a delayed request waits: up to <see cref="MaxDelay"/>, with a fraction of a millisecond on top. Wheel ticks,
+    /// heartbeats and workload steps fall on whole milliseconds; a delayed call ending on one of them would race the
+    /// timer due at the same instant (its continuation runs on the pool, the timer on the clock's thread), and the
+    /// order would change from run to run.
+    /// </summary>
+    public TimeSpan DelayOf(int client, string subject, long ordinal)
+    {
+        double unit = Unit((Fault)100, client, subject, ordinal);
+        long ticks = (long)(unit * (MaxDelay.Ticks - TimeSpan.TicksPerMillisecond));
+        long fraction = 1 + (ticks % (TimeSpan.TicksPerMillisecond - 1)); // never a whole millisecond
+        return TimeSpan.FromTicks((ticks / TimeSpan.TicksPerMillisecond * TimeSpan.TicksPerMillisecond) + fraction);
+    }
 
     public override string ToString() => string.Join(
         ' ',

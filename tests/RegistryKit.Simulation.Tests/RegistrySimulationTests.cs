@@ -24,7 +24,7 @@ public class RegistrySimulationTests
             TestContext.CurrentContext.CancellationToken.ThrowIfCancellationRequested();
             using StringWriter? trace = traces is null ? null : new StringWriter();
             SimulationResult result = await RegistrySimulation.RunAsync(seed, trace);
-            if (traces is not null && result.Violations.Count > 0)
+            if (traces is not null && (result.Violations.Count > 0 || Environment.GetEnvironmentVariable("SIMULATION_TRACE_ALL") == "1"))
             {
                 await File.WriteAllTextAsync(Path.Combine(traces, $"seed-{seed}.txt"), string.Join(Environment.NewLine, [.. result.Violations, trace!.ToString()]));
             }
