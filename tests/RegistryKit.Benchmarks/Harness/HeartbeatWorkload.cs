@@ -29,38 +29,40 @@ internal static class HeartbeatWorkload
             HeartbeatInterval = period,
             SessionTtl = period * 3,
         };
-        using HashedWheelTimer? wheel = tick is { } t ? new HashedWheelTimer(TimeProvider.System, new HashedWheelTimerOptions { TickDuration = t }) : null;
+        // The factory's wheel as it would make it (the defaults, unless a tick is given), on a clock that counts wake-ups.
+        var clock = new CountingTimeProvider();
+        using var wheel = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = tick ?? new HashedWheelTimerOptions().TickDuration });
         var factory = new RegistryFactory([new("noop", transport)], options, timer: wheel);
         long heap = GC.GetTotalMemory(forceFullCollection: true);
 
         // Sessions are opened evenly over one period, as a fleet's would be, so that beats do not come in one burst.
         // With check on (the default) GetRegistryAsync opens the session and arms its first beat.
-        var clock = Stopwatch.StartNew();
+        var elapsed = Stopwatch.StartNew();
         for (int i = 0; i < sessions; i++)
         {
             if ((i & 255) == 0)
             {
                 TimeSpan due = period * ((double)i / sessions);
-                if (due - clock.Elapsed > TimeSpan.FromMilliseconds(1))
+                if (due - elapsed.Elapsed > TimeSpan.FromMilliseconds(1))
                 {
-                    await Task.Delay(due - clock.Elapsed);
+                    await Task.Delay(due - elapsed.Elapsed);
                 }
             }
 
             _ = await factory.GetRegistryAsync(ServiceUrl.Parse($"noop://127.0.0.1:2379/r{i}"));
         }
 
-        double setupSeconds = clock.Elapsed.TotalSeconds;
+        double setupSeconds = elapsed.Elapsed.TotalSeconds;
         double heapPerSession = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / sessions;
 
         // Every session has beaten at least once (the beat path is warm) before the window opens.
-        TimeSpan wait = period + settle - clock.Elapsed;
+        TimeSpan wait = period + settle - elapsed.Elapsed;
         if (wait > TimeSpan.Zero)
         {
             await Task.Delay(wait);
         }
 
-        await MeasureAsync(tick is null ? "heartbeat" : $"heartbeat/tick{tick.Value.TotalMilliseconds:0}ms", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds);
+        await MeasureAsync(tick is null ? "heartbeat" : $"heartbeat/tick{tick.Value.TotalMilliseconds:0}ms", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds, () => clock.Callbacks);
 
         // Disposing a million registries takes a while and is not what this measures; the process ends anyway.
         if (sessions <= 200_000)
@@ -96,7 +98,7 @@ internal static class HeartbeatWorkload
         }
     }
 
-    private static async Task MeasureAsync(string name, int sessions, TimeSpan period, TimeSpan window, Func<long> fires, double heapPerSession, double setupSeconds)
+    private static async Task MeasureAsync(string name, int sessions, TimeSpan period, TimeSpan window, Func<long> fires, double heapPerSession, double setupSeconds, Func<long>? wakeUps = null)
     {
         // Garbage of the set-up must not be collected inside the window.
         GC.Collect();
@@ -104,11 +106,13 @@ internal static class HeartbeatWorkload
         int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long firesBefore = fires();
+        long wakeUpsBefore = wakeUps?.Invoke() ?? 0;
         var cpu = Cpu.Start();
         await Task.Delay(window);
         double cpuSeconds = cpu.CpuTime.TotalSeconds;
         double wall = cpu.WallTime.TotalSeconds;
         long fired = fires() - firesBefore;
+        double wakeUpsPerSecond = ((wakeUps?.Invoke() ?? 0) - wakeUpsBefore) / wall;
         long allocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         Report.Result(
             name,
@@ -123,6 +127,7 @@ internal static class HeartbeatWorkload
             // same cost per fire at exactly N / P fires a second.
             ("cpu_pct_at_nominal_rate", fired == 0 ? 0 : cpuSeconds / fired * sessions / period.TotalSeconds * 100),
             ("alloc_bytes_per_fire", fired == 0 ? 0 : (double)allocatedBytes / fired),
+            ("wakeups_per_sec", wakeUpsPerSecond),
             ("gen0_gcs", GC.CollectionCount(0) - gen0),
             ("gen2_gcs", GC.CollectionCount(2) - gen2),
             ("heap_bytes_per_session", heapPerSession),

@@ -326,7 +326,11 @@ internal static class WheelWorkloads
                 ("p50_ms", late[late.Length / 2]),
                 ("p99_ms", late[Math.Min(late.Length - 1, (int)(late.Length * 0.99))]),
                 ("max_ms", late[^1]),
-                ("early", late.Count(l => l < 0)));
+                ("early", late.Count(l => l < 0)),
+
+                // Where the lateness comes from: how long scheduling them all took, and how long running them all took.
+                ("schedule_span_ms", Stopwatch.GetElapsedTime(probes.Min(p => p.Scheduled), probes.Max(p => p.Scheduled)).TotalMilliseconds),
+                ("run_span_ms", Stopwatch.GetElapsedTime(probes.Min(p => p._fired), probes.Max(p => p._fired)).TotalMilliseconds));
         }
 
         private TimeSpan Delay { get; } = delay;
@@ -355,24 +359,5 @@ internal static class WheelWorkloads
                 }
             }
         }
-    }
-
-    /// <summary>The system clock, counting how often a timer it created calls back (the wheel's wake-ups).</summary>
-    private sealed class CountingTimeProvider : TimeProvider
-    {
-        private long _callbacks;
-
-        public long Callbacks => Interlocked.Read(ref _callbacks);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
-            System.CreateTimer(
-                s =>
-                {
-                    Interlocked.Increment(ref _callbacks);
-                    callback(s);
-                },
-                state,
-                dueTime,
-                period);
     }
 }
