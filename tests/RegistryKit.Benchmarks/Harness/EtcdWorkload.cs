@@ -3,7 +3,7 @@ using System.Globalization;
 using RegistryKit.Etcd;
 using RegistryKit.Registry;
 
-namespace RegistryKit.Benchmarks;
+namespace RegistryKit.Benchmarks.Harness;
 
 /// <summary>
 /// The etcd figures of issue 7: how fast the client registers services on one lease against a local etcd, and what

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using RegistryKit.Registry;
+using RegistryKit.Timers;
+using RegistryKit.Transport;
+
+namespace RegistryKit.Benchmarks.Harness;
+
+/// <summary>
+/// N sessions each heartbeating every P against a no-op transport. <c>heartbeat</c> drives N real registries
+/// (<see cref="RegistryFactory"/> → FailbackRegistry, one session each, every beat through the engine's fixed-rate path
+/// on the factory's one wheel); <c>heartbeat-timer</c> gives each session its own System.Threading.Timer instead.
+/// </summary>
+internal static class HeartbeatWorkload
+{
+    private static readonly RegistrySession s_session = new("timer", TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
+
+    /// <summary>Runs <paramref name="sessions"/> registries heartbeating every <paramref name="period"/>.</summary>
+    /// <param name="sessions">How many registries, one session each.</param>
+    /// <param name="period">The heartbeat interval.</param>
+    /// <param name="window">How long to measure.</param>
+    /// <param name="settle">How long to wait after the first period before measuring.</param>
+    /// <param name="tick">The wheel's tick; <see langword="null"/> for the factory's own wheel (the defaults, 10 ms).</param>
+    public static async Task RunAsync(int sessions, TimeSpan period, TimeSpan window, TimeSpan settle, TimeSpan? tick = null)
+    {
+        var transport = new NoOpTransport(period);
+        var options = new RegistryOptions
+        {
+            CacheEnabled = false,
+            HeartbeatInterval = period,
+            SessionTtl = period * 3,
+        };
+        // The factory's wheel as it would make it (the defaults, unless a tick is given), on a clock that counts wake-ups.
+        var clock = new CountingTimeProvider();
+        using var wheel = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = tick ?? new HashedWheelTimerOptions().TickDuration });
+        var factory = new RegistryFactory([new("noop", transport)], options, timer: wheel);
+        long heap = GC.GetTotalMemory(forceFullCollection: true);
+
+        // Sessions are opened evenly over one period, as a fleet's would be, so that beats do not come in one burst.
+        // With check on (the default) GetRegistryAsync opens the session and arms its first beat.
+        var elapsed = Stopwatch.StartNew();
+        for (int i = 0; i < sessions; i++)
+        {
+            if ((i & 255) == 0)
+            {
+                TimeSpan due = period * ((double)i / sessions);
+                if (due - elapsed.Elapsed > TimeSpan.FromMilliseconds(1))
+                {
+                    await Task.Delay(due - elapsed.Elapsed);
+                }
+            }
+
+            _ = await factory.GetRegistryAsync(ServiceUrl.Parse($"noop://127.0.0.1:2379/r{i}"));
+        }
+
+        double setupSeconds = elapsed.Elapsed.TotalSeconds;
+        double heapPerSession = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / sessions;
+
+        // Every session has beaten at least once (the beat path is warm) before the window opens.
+        TimeSpan wait = period + settle - elapsed.Elapsed;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
+        await MeasureAsync(tick is null ? "heartbeat" : $"heartbeat/tick{tick.Value.TotalMilliseconds:0}ms", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds, () => clock.Callbacks);
+
+        // Disposing a million registries takes a while and is not what this measures; the process ends anyway.
+        if (sessions <= 200_000)
+        {
+            await factory.DisposeAsync();
+        }
+    }
+
+    public static async Task RunTimersAsync(int sessions, TimeSpan period, TimeSpan window, TimeSpan settle)
+    {
+        var transport = new NoOpTransport(period);
+        long heap = GC.GetTotalMemory(forceFullCollection: true);
+        var clock = Stopwatch.StartNew();
+        var timers = new Timer[sessions];
+        for (int i = 0; i < sessions; i++)
+        {
+            // The first due times spread the sessions evenly over one period, as for the wheel.
+            timers[i] = new Timer(static state => _ = ((NoOpTransport)state!).KeepAliveAsync(s_session, CancellationToken.None), transport, period * ((double)i / sessions), period);
+        }
+
+        double setupSeconds = clock.Elapsed.TotalSeconds;
+        double heapPerSession = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / sessions;
+        TimeSpan wait = period + settle - clock.Elapsed;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
+        await MeasureAsync("heartbeat-timer", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds);
+        foreach (Timer timer in timers)
+        {
+            await timer.DisposeAsync();
+        }
+    }
+
+    private static async Task MeasureAsync(string name, int sessions, TimeSpan period, TimeSpan window, Func<long> fires, double heapPerSession, double setupSeconds, Func<long>? wakeUps = null)
+    {
+        // Garbage of the set-up must not be collected inside the window.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        long firesBefore = fires();
+        long wakeUpsBefore = wakeUps?.Invoke() ?? 0;
+        var cpu = Cpu.Start();
+        await Task.Delay(window);
+        double cpuSeconds = cpu.CpuTime.TotalSeconds;
+        double wall = cpu.WallTime.TotalSeconds;
+        long fired = fires() - firesBefore;
+        double wakeUpsPerSecond = ((wakeUps?.Invoke() ?? 0) - wakeUpsBefore) / wall;
+        long allocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        Report.Result(
+            name,
+            ("sessions", sessions),
+            ("period_ms", period.TotalMilliseconds),
+            ("fires_per_sec", fired / wall),
+            ("expected_fires_per_sec", sessions / period.TotalSeconds),
+            ("cpu_pct_of_core", cpuSeconds / wall * 100),
+            ("cpu_us_per_fire", fired == 0 ? 0 : cpuSeconds * 1e6 / fired),
+
+            // The window sees the sessions opened in one slice of the set-up, which a GC pause can bunch; this is the
+            // same cost per fire at exactly N / P fires a second.
+            ("cpu_pct_at_nominal_rate", fired == 0 ? 0 : cpuSeconds / fired * sessions / period.TotalSeconds * 100),
+            ("alloc_bytes_per_fire", fired == 0 ? 0 : (double)allocatedBytes / fired),
+            ("wakeups_per_sec", wakeUpsPerSecond),
+            ("gen0_gcs", GC.CollectionCount(0) - gen0),
+            ("gen2_gcs", GC.CollectionCount(2) - gen2),
+            ("heap_bytes_per_session", heapPerSession),
+            ("setup_s", setupSeconds),
+            ("window_s", wall));
+    }
+}

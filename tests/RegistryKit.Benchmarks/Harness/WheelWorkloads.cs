@@ -1,0 +1,363 @@
+using System.Diagnostics;
+using RegistryKit.Timers;
+
+namespace RegistryKit.Benchmarks.Harness;
+
+/// <summary>
+/// The wheel's workloads of issue 10, each beside System.Threading.Timer (<c>/timer</c>) and Task.Delay (<c>/delay</c>)
+/// where the comparison means something. All on the system clock, 10 ms × 512 (the defaults).
+/// </summary>
+internal static class WheelWorkloads
+{
+    private static readonly TimerCallback s_nothing = static _ => { };
+    private static readonly ITimerTask s_noOpTask = new NoOpTask();
+
+    /// <summary>Schedules <paramref name="count"/> timeouts with delays uniform in 1–10 s, then cancels them all.</summary>
+    public static void Schedule(int count)
+    {
+        TimeSpan[] delays = Delays(count);
+        WarmUp(delays);
+
+        var handles = new WheelTimeout[count];
+        using (var timer = new HashedWheelTimer(TimeProvider.System))
+        {
+            // A fresh timer has no pooled nodes: every pending timeout needs one, and that node is its retained cost.
+            long heap = GC.GetTotalMemory(forceFullCollection: true);
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            long started = Stopwatch.GetTimestamp();
+            for (int i = 0; i < count; i++)
+            {
+                handles[i] = timer.NewTimeout(s_noOpTask, delays[i]);
+            }
+
+            double scheduleNs = Stopwatch.GetElapsedTime(started).TotalNanoseconds / count;
+            double allocPerOp = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / count;
+            double heapPerTimeout = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / count;
+
+            started = Stopwatch.GetTimestamp();
+            for (int i = 0; i < count; i++)
+            {
+                handles[i].Cancel();
+            }
+
+            double cancelNs = Stopwatch.GetElapsedTime(started).TotalNanoseconds / count;
+
+            // Scheduling again once the pool is warm: as many timeouts as the pool holds (or the workload's count).
+            int pooled = (int)Math.Min(count, HashedWheelTimerPoolLimit);
+            allocated = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < pooled; i++)
+            {
+                handles[i] = timer.NewTimeout(s_noOpTask, delays[i]);
+            }
+
+            double pooledAllocPerOp = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / pooled;
+            for (int i = 0; i < pooled; i++)
+            {
+                handles[i].Cancel();
+            }
+
+            Report.Result(
+                "wheel-schedule",
+                ("timeouts", count),
+                ("ns_per_op", scheduleNs),
+                ("alloc_bytes_per_op", allocPerOp),
+                ("heap_bytes_per_timeout", heapPerTimeout),
+                ("cancel_ns_per_op", cancelNs),
+                ("pooled_alloc_bytes_per_op", pooledAllocPerOp));
+        }
+
+        handles = [];
+        var timers = new Timer[count];
+        (double ns, double alloc, double heapPer) = MeasureSchedule(count, i => timers[i] = new Timer(s_nothing, null, delays[i], Timeout.InfiniteTimeSpan));
+        double disposeNs = MeasureLoop(count, i => timers[i].Dispose());
+        Report.Result("wheel-schedule/timer", ("timeouts", count), ("ns_per_op", ns), ("alloc_bytes_per_op", alloc), ("heap_bytes_per_timeout", heapPer), ("cancel_ns_per_op", disposeNs));
+        timers = [];
+
+        var sources = new CancellationTokenSource[count];
+        var tasks = new Task[count];
+        (ns, alloc, heapPer) = MeasureSchedule(count, i =>
+        {
+            sources[i] = new CancellationTokenSource();
+            tasks[i] = Task.Delay(delays[i], sources[i].Token);
+        });
+        double cancelDelayNs = MeasureLoop(count, i => sources[i].Cancel());
+        Report.Result("wheel-schedule/delay", ("timeouts", count), ("ns_per_op", ns), ("alloc_bytes_per_op", alloc), ("heap_bytes_per_timeout", heapPer), ("cancel_ns_per_op", cancelDelayNs));
+        GC.KeepAlive(tasks);
+    }
+
+    /// <summary>Schedules a timeout and cancels it at once, <paramref name="pairs"/> times.</summary>
+    public static void ScheduleCancel(int pairs)
+    {
+        TimeSpan[] delays = Delays(1024);
+        using (var timer = new HashedWheelTimer(TimeProvider.System))
+        {
+            // A direct loop (no delegate) for the wheel, whose figure is held against the goal.
+            for (int round = 0; round < 2; round++)
+            {
+                int n = round == 0 ? Math.Min(pairs, 100_000) : pairs;
+                long allocated = GC.GetAllocatedBytesForCurrentThread();
+                long started = Stopwatch.GetTimestamp();
+                for (int i = 0; i < n; i++)
+                {
+                    timer.NewTimeout(s_noOpTask, delays[i & 1023]).Cancel();
+                }
+
+                double ns = Stopwatch.GetElapsedTime(started).TotalNanoseconds / n;
+                double alloc = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / n;
+                if (round == 1)
+                {
+                    Report.Result("wheel-schedcancel", ("pairs", pairs), ("ns_per_pair", ns), ("alloc_bytes_per_pair", alloc));
+                }
+            }
+        }
+
+        // The baselines go through a delegate: about 1–2 ns per pair more than a direct loop.
+        Action<int> systemTimer = i => new Timer(s_nothing, null, delays[i & 1023], Timeout.InfiniteTimeSpan).Dispose();
+        Action<int> delay = i =>
+        {
+            using var source = new CancellationTokenSource();
+            _ = Task.Delay(delays[i & 1023], source.Token);
+            source.Cancel();
+        };
+
+        foreach ((string name, Action<int> pair) in new[] { ("wheel-schedcancel/timer", systemTimer), ("wheel-schedcancel/delay", delay) })
+        {
+            _ = MeasureLoop(Math.Min(pairs, 100_000), pair);
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            double ns = MeasureLoop(pairs, pair);
+            double alloc = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / pairs;
+            Report.Result(name, ("pairs", pairs), ("ns_per_pair", ns), ("alloc_bytes_per_pair", alloc));
+        }
+    }
+
+    /// <summary><paramref name="count"/> timeouts due after <paramref name="delay"/>: how late each runs.</summary>
+    public static void Lateness(int count, TimeSpan delay)
+    {
+        using (var timer = new HashedWheelTimer(TimeProvider.System))
+        {
+            // The first round warms up the JIT and the pool; the second is measured.
+            for (int round = 0; round < 2; round++)
+            {
+                Probe[] probes = Probe.Create(round == 0 ? Math.Min(count, 1000) : count, delay);
+                foreach (Probe probe in probes)
+                {
+                    probe.Scheduled = Stopwatch.GetTimestamp();
+                    timer.NewTimeout(probe, delay);
+                }
+
+                if (round == 1)
+                {
+                    Probe.Print("wheel-lateness", probes);
+                }
+                else
+                {
+                    Probe.Wait(probes);
+                }
+            }
+        }
+
+        var timers = new Timer[count];
+        Probe[] timerProbes = Probe.Create(count, delay);
+        for (int i = 0; i < count; i++)
+        {
+            Probe probe = timerProbes[i];
+            probe.Scheduled = Stopwatch.GetTimestamp();
+            timers[i] = new Timer(static state => ((Probe)state!).Fire(), probe, delay, Timeout.InfiniteTimeSpan);
+        }
+
+        Probe.Print("wheel-lateness/timer", timerProbes);
+        foreach (Timer t in timers)
+        {
+            t.Dispose();
+        }
+
+        Probe[] delayProbes = Probe.Create(count, delay);
+        foreach (Probe probe in delayProbes)
+        {
+            probe.Scheduled = Stopwatch.GetTimestamp();
+            _ = Task.Delay(delay).ContinueWith(static (_, state) => ((Probe)state!).Fire(), probe, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        Probe.Print("wheel-lateness/delay", delayProbes);
+    }
+
+    /// <summary>
+    /// Process CPU while nothing is pending: an empty process (<c>/none</c>), a used wheel with nothing pending, and
+    /// one System.Threading.Timer ticking every 10 ms doing nothing (<c>/timer</c>, what a wheel that wakes every tick,
+    /// such as Netty's, costs at least).
+    /// </summary>
+    public static async Task IdleAsync(TimeSpan window, TimeSpan settle)
+    {
+        // Start-up work (tiered JIT recompiles, the first GCs) must be over before any window opens.
+        await Task.Delay(settle);
+        var none = Cpu.Start();
+        await Task.Delay(window);
+        double noneCpu = none.PercentOfCore();
+
+        var clock = new CountingTimeProvider();
+        using (var timer = new HashedWheelTimer(clock))
+        {
+            using var fired = new ManualResetEventSlim();
+            timer.NewTimeout(_ => fired.Set(), TimeSpan.FromMilliseconds(10));
+            timer.NewTimeout(s_noOpTask, TimeSpan.FromSeconds(1)).Cancel();
+            fired.Wait();
+            await Task.Delay(settle);
+            long wakeUps = clock.Callbacks;
+            var idle = Cpu.Start();
+            await Task.Delay(window);
+            Report.Result(
+                "wheel-idle",
+                ("seconds", idle.WallTime.TotalSeconds),
+                ("cpu_pct_of_core", idle.PercentOfCore()),
+                ("cpu_ms", idle.CpuTime.TotalMilliseconds),
+                ("wakeups", clock.Callbacks - wakeUps));
+        }
+
+        Report.Result("wheel-idle/none", ("seconds", window.TotalSeconds), ("cpu_pct_of_core", noneCpu));
+
+        long ticks = 0;
+        using (var ticking = new Timer(_ => Interlocked.Increment(ref ticks), null, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10)))
+        {
+            await Task.Delay(settle);
+            long before = Interlocked.Read(ref ticks);
+            var cpu = Cpu.Start();
+            await Task.Delay(window);
+            Report.Result("wheel-idle/timer", ("seconds", cpu.WallTime.TotalSeconds), ("cpu_pct_of_core", cpu.PercentOfCore()), ("wakeups", Interlocked.Read(ref ticks) - before));
+        }
+    }
+
+    /// <summary>The wheel's node pool limit (HashedWheelTimerDefaults.NodePoolLimit is internal).</summary>
+    private const int HashedWheelTimerPoolLimit = 65_536;
+
+    private static TimeSpan[] Delays(int count)
+    {
+        var random = new Random(42);
+        var delays = new TimeSpan[count];
+        for (int i = 0; i < count; i++)
+        {
+            delays[i] = TimeSpan.FromSeconds(1) + TimeSpan.FromTicks(random.NextInt64(TimeSpan.FromSeconds(9).Ticks + 1));
+        }
+
+        return delays;
+    }
+
+    /// <summary>Runs every schedule and cancel path on a throwaway timer so that the measured one runs tier-1 code.</summary>
+    private static void WarmUp(TimeSpan[] delays)
+    {
+        int n = Math.Min(delays.Length, 200_000);
+        var handles = new WheelTimeout[n];
+        using var timer = new HashedWheelTimer(TimeProvider.System);
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                handles[i] = timer.NewTimeout(s_noOpTask, delays[i]);
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                handles[i].Cancel();
+            }
+        }
+    }
+
+    private static (double Ns, double Alloc, double HeapPerItem) MeasureSchedule(int count, Action<int> schedule)
+    {
+        _ = MeasureLoop(Math.Min(count, 1000), schedule);
+        long heap = GC.GetTotalMemory(forceFullCollection: true);
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        double ns = MeasureLoop(count, schedule);
+        double alloc = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / count;
+        double heapPer = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / count;
+        return (ns, alloc, heapPer);
+    }
+
+    private static double MeasureLoop(int count, Action<int> body)
+    {
+        long started = Stopwatch.GetTimestamp();
+        for (int i = 0; i < count; i++)
+        {
+            body(i);
+        }
+
+        return Stopwatch.GetElapsedTime(started).TotalNanoseconds / count;
+    }
+
+    private sealed class NoOpTask : ITimerTask
+    {
+        public void Run(WheelTimeout timeout)
+        {
+        }
+    }
+
+    /// <summary>One timeout of the lateness workload: when it was scheduled and when it ran.</summary>
+    private sealed class Probe(Probe.Countdown countdown, TimeSpan delay) : ITimerTask
+    {
+        public long Scheduled;
+        private long _fired;
+
+        public static Probe[] Create(int count, TimeSpan delay)
+        {
+            var countdown = new Countdown(count);
+            var probes = new Probe[count];
+            for (int i = 0; i < count; i++)
+            {
+                probes[i] = new Probe(countdown, delay);
+            }
+
+            return probes;
+        }
+
+        public static void Wait(Probe[] probes)
+        {
+            if (probes.Length > 0 && !probes[0].CountdownEvent.Wait(TimeSpan.FromSeconds(60)))
+            {
+                throw new TimeoutException($"Only {probes.Count(p => p._fired != 0)} of {probes.Length} timeouts ran within 60 s.");
+            }
+        }
+
+        public static void Print(string name, Probe[] probes)
+        {
+            Wait(probes);
+            double[] late = [.. probes.Select(p => Stopwatch.GetElapsedTime(p.Scheduled, p._fired).TotalMilliseconds - p.Delay.TotalMilliseconds).Order()];
+            Report.Result(
+                name,
+                ("timeouts", late.Length),
+                ("p50_ms", late[late.Length / 2]),
+                ("p99_ms", late[Math.Min(late.Length - 1, (int)(late.Length * 0.99))]),
+                ("max_ms", late[^1]),
+                ("early", late.Count(l => l < 0)),
+
+                // Where the lateness comes from: how long scheduling them all took, and how long running them all took.
+                ("schedule_span_ms", Stopwatch.GetElapsedTime(probes.Min(p => p.Scheduled), probes.Max(p => p.Scheduled)).TotalMilliseconds),
+                ("run_span_ms", Stopwatch.GetElapsedTime(probes.Min(p => p._fired), probes.Max(p => p._fired)).TotalMilliseconds));
+        }
+
+        private TimeSpan Delay { get; } = delay;
+
+        private ManualResetEventSlim CountdownEvent => countdown.Done;
+
+        public void Run(WheelTimeout timeout) => Fire();
+
+        public void Fire()
+        {
+            _fired = Stopwatch.GetTimestamp();
+            countdown.Signal();
+        }
+
+        internal sealed class Countdown(int count)
+        {
+            private int _left = count;
+
+            public ManualResetEventSlim Done { get; } = new(count == 0);
+
+            public void Signal()
+            {
+                if (Interlocked.Decrement(ref _left) == 0)
+                {
+                    Done.Set();
+                }
+            }
+        }
+    }
+}
