@@ -61,29 +61,16 @@ internal sealed class ChaosTransport(IRegistryTransport inner, int client, Fault
             }
 
             await inner.KeepAliveAsync(session, ct).ConfigureAwait(false);
-            return true;
-        }, cancellationToken).AsVoid();
+        }, cancellationToken);
 
     public ValueTask CloseSessionAsync(RegistrySession session, CancellationToken cancellationToken) =>
-        CallAsync("close", NameOf(session), async ct =>
-        {
-            await inner.CloseSessionAsync(session, ct).ConfigureAwait(false);
-            return true;
-        }, cancellationToken).AsVoid();
+        CallAsync("close", NameOf(session), ct => inner.CloseSessionAsync(session, ct), cancellationToken);
 
     public ValueTask RegisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) =>
-        CallAsync("register", url.ToFullString(), async ct =>
-        {
-            await inner.RegisterAsync(session, url, ct).ConfigureAwait(false);
-            return true;
-        }, cancellationToken).AsVoid();
+        CallAsync("register", url.ToFullString(), ct => inner.RegisterAsync(session, url, ct), cancellationToken);
 
     public ValueTask UnregisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) =>
-        CallAsync("unregister", url.ToFullString(), async ct =>
-        {
-            await inner.UnregisterAsync(session, url, ct).ConfigureAwait(false);
-            return true;
-        }, cancellationToken).AsVoid();
+        CallAsync("unregister", url.ToFullString(), ct => inner.UnregisterAsync(session, url, ct), cancellationToken);
 
     public ValueTask<IAsyncDisposable> WatchAsync(ServiceUrl subscription, ITransportWatcher watcher, CancellationToken cancellationToken) =>
         CallAsync<IAsyncDisposable>("watch", subscription.ServiceInterface, async ct =>
@@ -99,6 +86,13 @@ internal sealed class ChaosTransport(IRegistryTransport inner, int client, Fault
         CallAsync("lookup", subscription.ServiceInterface, ct => inner.LookupAsync(subscription, ct), cancellationToken);
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private async ValueTask CallAsync(string operation, string subject, Func<CancellationToken, ValueTask> call, CancellationToken cancellationToken) =>
+        await CallAsync(operation, subject, async ct =>
+        {
+            await call(ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
 
     private async ValueTask<T> CallAsync<T>(string operation, string subject, Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken)
     {

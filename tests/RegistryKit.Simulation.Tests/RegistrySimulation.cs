@@ -111,7 +111,7 @@ internal sealed class RegistrySimulation
             // Safety: the workload with faults on.
             for (int step = 0; step < Steps; step++)
             {
-                await HealDuePartitionsAsync();
+                HealDuePartitions();
                 string action = await ActAsync();
                 await _clock.AdvanceAsync(TimeSpan.FromMilliseconds(50 * _random.Next(0, 31)));
                 Record(step, action);
@@ -299,7 +299,7 @@ internal sealed class RegistrySimulation
 
     private void Track(Task operation, string what) => _operations.Add((operation, what));
 
-    private async Task HealDuePartitionsAsync()
+    private void HealDuePartitions()
     {
         foreach (SimClient client in LiveClients)
         {
@@ -309,8 +309,6 @@ internal sealed class RegistrySimulation
                 client.Transports.Transport?.SetPartitioned(false);
             }
         }
-
-        await Task.CompletedTask;
     }
 
     /// <summary>

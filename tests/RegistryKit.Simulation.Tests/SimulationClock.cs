@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using RegistryKit.Testing;
+using RegistryKit.Tests.Support;
 
 namespace RegistryKit.Simulation.Tests;
 
@@ -46,7 +46,7 @@ internal sealed class SimulationClock(ManualTimeProvider time, CallTracker calls
         long completed = ThreadPool.CompletedWorkItemCount;
         for (int calm = 0; calm < 3;)
         {
-            await BehindQueuedWork();
+            await VirtualTimeDriver.YieldBehindQueuedWork();
             long now = ThreadPool.CompletedWorkItemCount;
             bool onlyOurs = now - completed <= 1;
             completed = now;
@@ -90,23 +90,5 @@ internal sealed class SimulationClock(ManualTimeProvider time, CallTracker calls
         }
 
         return task.IsCompleted;
-    }
-
-    private static GlobalQueueYield BehindQueuedWork() => default;
-
-    /// <summary>Continues on the thread pool's global queue, behind the work already queued there.</summary>
-    private readonly struct GlobalQueueYield : ICriticalNotifyCompletion
-    {
-        public bool IsCompleted => false;
-
-        public GlobalQueueYield GetAwaiter() => this;
-
-        public void GetResult()
-        {
-        }
-
-        public void OnCompleted(Action continuation) => ThreadPool.QueueUserWorkItem(static run => run(), continuation, preferLocal: false);
-
-        public void UnsafeOnCompleted(Action continuation) => ThreadPool.UnsafeQueueUserWorkItem(static run => run(), continuation, preferLocal: false);
     }
 }
