@@ -21,6 +21,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           heartbeat-timer <N> <P-ms>       the same with one System.Threading.Timer per session
                                            both: --seconds <n> window (default 10), --settle <n> (default 2)
                                            heartbeat: --tick <ms> a wheel of that tick instead of the factory's
+                                                      --wheel <n> a wheel of that many buckets instead
           failback-storm [n] [outage-s]    n registrations, registry down outage-s, then back; virtual time
                                            (default 10000, 60)
           etcd                             1,000 services on one lease against a running etcd, then the steady cost
@@ -64,7 +65,8 @@ switch (args[0])
         return 0;
     case "heartbeat":
         await HeartbeatWorkload.RunAsync(Required(1, "N"), TimeSpan.FromMilliseconds(Required(2, "P")), Seconds("--seconds", 10), Seconds("--settle", 2),
-            Option("--tick", string.Empty) is { Length: > 0 } tick ? TimeSpan.FromMilliseconds(double.Parse(tick, CultureInfo.InvariantCulture)) : null);
+            Option("--tick", string.Empty) is { Length: > 0 } tick ? TimeSpan.FromMilliseconds(double.Parse(tick, CultureInfo.InvariantCulture)) : null,
+            Option("--wheel", string.Empty) is { Length: > 0 } size ? int.Parse(size, CultureInfo.InvariantCulture) : null);
         return 0;
     case "heartbeat-timer":
         await HeartbeatWorkload.RunTimersAsync(Required(1, "N"), TimeSpan.FromMilliseconds(Required(2, "P")), Seconds("--seconds", 10), Seconds("--settle", 2));

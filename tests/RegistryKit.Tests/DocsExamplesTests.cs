@@ -66,7 +66,7 @@ public partial class DocsExamplesTests
         using var timer = new HashedWheelTimer(time, new HashedWheelTimerOptions
         {
             TickDuration = TimeSpan.FromMilliseconds(10),
-            WheelSize = 512,
+            WheelSize = 8192,
         });
 
         WheelTimeout timeout = timer.NewTimeout(myTask, TimeSpan.FromSeconds(5));

@@ -35,6 +35,9 @@ internal sealed partial class FailbackRegistry : IRegistry
     private readonly SemaphoreSlim _retrySlots;
     private readonly CancellationTokenSource _disposing = new();
     private readonly HeartbeatTask _heartbeatTask;
+
+    // The wheel reads the same clock, so a timestamp read here serves it too (one clock read less per heartbeat).
+    private readonly bool _sharesTimerClock;
     private readonly Action? _onDisposed;
     private readonly RegistryCacheStore? _cache;
     private readonly RegistryTelemetry? _telemetry;
@@ -84,6 +87,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         _random = random ?? new Random();
         _retrySlots = new SemaphoreSlim(options.MaxConcurrentRetries, options.MaxConcurrentRetries);
         _heartbeatTask = new HeartbeatTask(this);
+        _sharesTimerClock = ReferenceEquals(timer.TimeProvider, timeProvider);
         _epoch = timeProvider.GetTimestamp();
         _onDisposed = onDisposed;
         _cache = cache;
@@ -926,10 +930,15 @@ internal sealed partial class FailbackRegistry : IRegistry
     /// A heartbeat slot came due. The next slot is scheduled first, at a fixed rate from the previous deadline (so
     /// lateness never accumulates); then one keep-alive is sent, unless the previous one is still in flight.
     /// </summary>
+    /// <remarks>
+    /// This runs for every session on every interval, so it reads the clock once and takes the lock once; the
+    /// keep-alive's outcome takes it once more (<see cref="OnBeatAnswered"/>).
+    /// </remarks>
     private void OnBeatDue(WheelTimeout fired)
     {
         RegistrySession session;
         int overdue = 0;
+        long started = _timeProvider.GetTimestamp();
         lock (_lock)
         {
             // Only the timeout armed last may beat: one that expired just before a recovery re-armed the chain would
@@ -940,7 +949,9 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             session = _session;
-            _heartbeat = _timer.NewTimeout(_heartbeatTask, FixedRate.Next(ref _nextBeatDue, BeatInterval(session).Ticks, ElapsedTicks()));
+            long now = ElapsedTicksAt(started);
+            TimeSpan delay = FixedRate.Next(ref _nextBeatDue, BeatInterval(session).Ticks, now);
+            _heartbeat = _sharesTimerClock ? _timer.NewTimeout(_heartbeatTask, delay, started) : _timer.NewTimeout(_heartbeatTask, delay);
             if (ReferenceEquals(_beatInFlightFor, session))
             {
                 // Never two keep-alives in flight for one session: a slow registry gets one at a time. A keep-alive
@@ -949,7 +960,7 @@ internal sealed partial class FailbackRegistry : IRegistry
                 overdue = ++_heartbeatFailures;
                 if (overdue >= _options.HeartbeatFailureThreshold && _unreachableSince < 0)
                 {
-                    _unreachableSince = ElapsedTicks();
+                    _unreachableSince = now;
                 }
             }
             else
@@ -960,7 +971,7 @@ internal sealed partial class FailbackRegistry : IRegistry
 
         if (overdue == 0)
         {
-            _ = BeatAsync(session);
+            Beat(session, started);
             return;
         }
 
@@ -972,77 +983,144 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
     }
 
+    /// <summary>
+    /// Sends one keep-alive. A transport that answers at once (the in-memory one, a batching one) is handled without an
+    /// async state machine; anything else, or a traced heartbeat, goes through <see cref="BeatAsync"/>.
+    /// </summary>
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
-    private async Task BeatAsync(RegistrySession session)
+    private void Beat(RegistrySession session, long started)
     {
-        using Activity? activity = RegistryTelemetry.StartActivity(RegistryTelemetry.Spans.Heartbeat);
-        long started = _timeProvider.GetTimestamp();
+        if (RegistryTelemetry.ActivitySource.HasListeners())
+        {
+            _ = BeatAsync(session, started, pending: null);
+            return;
+        }
+
+        // The keep-alive is consumed exactly once: its result read here, or awaited by BeatAsync.
+#pragma warning disable CA2012
+        ValueTask pending;
         try
         {
-            await _transport.KeepAliveAsync(session, _disposing.Token).ConfigureAwait(false);
-            _telemetry?.RecordHeartbeat(succeeded: true, _timeProvider.GetElapsedTime(started));
-            lock (_lock)
+            pending = _transport.KeepAliveAsync(session, _disposing.Token);
+        }
+        catch (Exception exception)
+        {
+            pending = ValueTask.FromException(exception);
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            pending.GetAwaiter().GetResult();
+            OnBeatAnswered(session, started, exception: null);
+            return;
+        }
+
+        _ = BeatAsync(session, started, pending);
+#pragma warning restore CA2012
+    }
+
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
+    private async Task BeatAsync(RegistrySession session, long started, ValueTask? pending)
+    {
+        using Activity? activity = RegistryTelemetry.StartActivity(RegistryTelemetry.Spans.Heartbeat);
+        Exception? failure = null;
+        try
+        {
+            if (pending is { } sent)
             {
-                // A late reply for an old session says nothing about the current one.
-                if (ReferenceEquals(_session, session))
-                {
-                    // Reachable again only once a keep-alive is acknowledged: a registry that opens sessions but never
-                    // answers keep-alives is not reachable in any way that keeps registrations alive.
-                    _heartbeatFailures = 0;
-                    _lastBeatAt = ElapsedTicks();
-                    _unreachableSince = -1;
-                }
+                await sent.ConfigureAwait(false);
+            }
+            else
+            {
+                await _transport.KeepAliveAsync(session, _disposing.Token).ConfigureAwait(false);
             }
         }
-        catch (RegistrySessionLostException exception)
+        catch (Exception exception)
         {
-            _telemetry?.RecordHeartbeat(succeeded: false, _timeProvider.GetElapsedTime(started));
-            RegistryTelemetry.Fail(activity, exception);
-            OnSessionLost(session);
-        }
-        catch (Exception exception) when (!_disposing.IsCancellationRequested)
-        {
-            _telemetry?.RecordHeartbeat(succeeded: false, _timeProvider.GetElapsedTime(started));
-            RegistryTelemetry.Fail(activity, exception);
-            int failures;
-            lock (_lock)
+            failure = exception;
+            if (!_disposing.IsCancellationRequested)
             {
-                if (!ReferenceEquals(_session, session))
-                {
-                    return;
-                }
+                RegistryTelemetry.Fail(activity, exception);
+            }
+        }
 
+        OnBeatAnswered(session, started, failure);
+    }
+
+    /// <summary>
+    /// The keep-alive sent at <paramref name="started"/> was answered: acknowledged when <paramref name="exception"/> is
+    /// <see langword="null"/>. One lock for the bookkeeping and the in-flight mark.
+    /// </summary>
+    private void OnBeatAnswered(RegistrySession session, long started, Exception? exception)
+    {
+        long ended = _timeProvider.GetTimestamp();
+        if (exception is not null && _disposing.IsCancellationRequested)
+        {
+            // Shutting down: a keep-alive cut short by it says nothing about the registry.
+            ClearBeatInFlight(session);
+            return;
+        }
+
+        _telemetry?.RecordHeartbeat(succeeded: exception is null, _timeProvider.GetElapsedTime(started, ended));
+        int failures = 0;
+        bool current;
+        lock (_lock)
+        {
+            if (ReferenceEquals(_beatInFlightFor, session))
+            {
+                _beatInFlightFor = null;
+            }
+
+            // A late reply for an old session says nothing about the current one.
+            current = ReferenceEquals(_session, session);
+            if (current && exception is null)
+            {
+                // Reachable again only once a keep-alive is acknowledged: a registry that opens sessions but never
+                // answers keep-alives is not reachable in any way that keeps registrations alive.
+                _heartbeatFailures = 0;
+                _lastBeatAt = ElapsedTicksAt(ended);
+                _unreachableSince = -1;
+            }
+            else if (current && exception is not RegistrySessionLostException)
+            {
                 failures = ++_heartbeatFailures;
 
                 // Unreachable: recovery runs with backoff (each intent's retry) until a session opens again.
                 if (failures >= _options.HeartbeatFailureThreshold && _unreachableSince < 0)
                 {
-                    _unreachableSince = ElapsedTicks();
+                    _unreachableSince = ElapsedTicksAt(ended);
                 }
             }
+        }
 
-            Log.HeartbeatFailed(_logger, session.Id, failures, exception);
+        if (exception is RegistrySessionLostException)
+        {
+            OnSessionLost(session);
+        }
+        else if (failures > 0)
+        {
+            Log.HeartbeatFailed(_logger, session.Id, failures, exception!);
             if (failures >= _options.HeartbeatFailureThreshold)
             {
                 OnSessionLost(session);
             }
         }
-        catch (OperationCanceledException)
+    }
+
+    private void ClearBeatInFlight(RegistrySession session)
+    {
+        lock (_lock)
         {
-        }
-        finally
-        {
-            lock (_lock)
+            if (ReferenceEquals(_beatInFlightFor, session))
             {
-                if (ReferenceEquals(_beatInFlightFor, session))
-                {
-                    _beatInFlightFor = null;
-                }
+                _beatInFlightFor = null;
             }
         }
     }
 
     private long ElapsedTicks() => _timeProvider.GetElapsedTime(_epoch).Ticks;
+
+    private long ElapsedTicksAt(long timestamp) => _timeProvider.GetElapsedTime(_epoch, timestamp).Ticks;
 
     /// <summary>The configured interval, unless the registry granted a TTL it would not fit in; else the transport's.</summary>
     private TimeSpan BeatInterval(RegistrySession session) =>

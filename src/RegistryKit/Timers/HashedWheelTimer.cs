@@ -17,11 +17,13 @@ namespace RegistryKit.Timers;
 /// </para>
 /// <para>
 /// All time comes from the <see cref="TimeProvider"/>: under a manual one the timer is deterministic. The timer
-/// asks the provider for one wake-up at a time, at the next tick whose bucket holds a timeout, and asks for none
-/// while nothing is pending, so an idle timer costs no CPU (Netty's and Dubbo's wake every tick forever).
+/// arms one wake-up at a time, at the next tick whose bucket holds a timeout, and none while nothing is pending, so
+/// an idle timer costs no CPU (Netty's and Dubbo's wake every tick forever). On <see cref="TimeProvider.System"/> the
+/// wake-up is a background thread of the timer's own (named "RegistryKit wheel", gone after a second with nothing
+/// pending), precise to a fraction of a millisecond; on any other clock it is one of the provider's timers.
 /// </para>
 /// <para>
-/// A task that throws is logged and the wheel carries on. Tasks run one after another on the wheel's callback
+/// A task that throws is logged and the wheel carries on. Tasks run one after another on the wheel's wake-up
 /// unless <see cref="HashedWheelTimerOptions.TaskScheduler"/> hands them to a scheduler.
 /// </para>
 /// </remarks>
@@ -46,7 +48,7 @@ public sealed partial class HashedWheelTimer : IDisposable
     private readonly Lock _lock = new();
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly TimeoutNode[] _buckets;
+    private readonly TimeoutNode?[] _buckets;
     private readonly int _mask;
     private readonly int _shift;
     private readonly long _tickTicks;
@@ -87,14 +89,9 @@ public sealed partial class HashedWheelTimer : IDisposable
         int wheelSize = (int)BitOperations.RoundUpToPowerOf2((uint)options.WheelSize);
         _shift = BitOperations.Log2((uint)wheelSize);
         _mask = wheelSize - 1;
-        _buckets = new TimeoutNode[wheelSize];
-        for (int i = 0; i < wheelSize; i++)
-        {
-            var sentinel = new TimeoutNode();
-            sentinel.Next = sentinel;
-            sentinel.Prev = sentinel;
-            _buckets[i] = sentinel;
-        }
+        // A bucket's sentinel is made the first time a timeout lands in it: an 8,192-bucket wheel costs 64 KiB up front,
+        // and only the buckets in use cost more.
+        _buckets = new TimeoutNode?[wheelSize];
 
         _tickTicks = options.TickDuration.Ticks;
         _maxDelayTicks = ComputeMaxDelayTicks(_tickTicks, wheelSize);
@@ -113,7 +110,11 @@ public sealed partial class HashedWheelTimer : IDisposable
 
         try
         {
-            _wakeUp = timeProvider.CreateTimer(static state => ((HashedWheelTimer)state!).OnWakeUp(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            // On the system clock the wheel wakes on a thread of its own, precise to a fraction of a millisecond;
+            // any other clock (a manual one in tests) drives it through its own timers.
+            _wakeUp = ReferenceEquals(timeProvider, TimeProvider.System)
+                ? new WakeUpThread(OnWakeUp, HashedWheelTimerDefaults.WakeUpThreadName)
+                : timeProvider.CreateTimer(static state => ((HashedWheelTimer)state!).OnWakeUp(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
         finally
         {
@@ -146,6 +147,9 @@ public sealed partial class HashedWheelTimer : IDisposable
     /// <summary>Gets the number of timers created and not yet stopped in this process.</summary>
     internal static int LiveInstances => Volatile.Read(ref s_liveInstances);
 
+    /// <summary>Gets the wheel's wake-up thread on the system clock; <see langword="null"/> on any other clock.</summary>
+    internal WakeUpThread? WakeUpThread => _wakeUp as WakeUpThread;
+
     /// <summary>Gets the number of free nodes kept for reuse.</summary>
     internal int PooledNodes
     {
@@ -169,7 +173,7 @@ public sealed partial class HashedWheelTimer : IDisposable
     public WheelTimeout NewTimeout(ITimerTask task, TimeSpan delay)
     {
         ArgumentNullException.ThrowIfNull(task);
-        return Schedule(task, delay);
+        return Schedule(task, delay, ElapsedTicks());
     }
 
     /// <summary>Schedules <paramref name="callback"/> to run once after <paramref name="delay"/>.</summary>
@@ -183,8 +187,24 @@ public sealed partial class HashedWheelTimer : IDisposable
     public WheelTimeout NewTimeout(Action<WheelTimeout> callback, TimeSpan delay)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        return Schedule(callback, delay);
+        return Schedule(callback, delay, ElapsedTicks());
     }
+
+    /// <summary>
+    /// Schedules <paramref name="task"/> as <see cref="NewTimeout(ITimerTask, TimeSpan)"/> does, from the caller's own
+    /// reading of the timer's clock: a hot path that has just read it saves a second read.
+    /// </summary>
+    /// <param name="task">The task.</param>
+    /// <param name="delay">How long after <paramref name="timestamp"/> to run it.</param>
+    /// <param name="timestamp">A <see cref="TimeProvider.GetTimestamp"/> of <see cref="TimeProvider"/>, taken by the caller just now.</param>
+    internal WheelTimeout NewTimeout(ITimerTask task, TimeSpan delay, long timestamp)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return Schedule(task, delay, _timeProvider.GetElapsedTime(_startTimestamp, timestamp).Ticks);
+    }
+
+    /// <summary>Gets the clock the timer reads.</summary>
+    internal TimeProvider TimeProvider => _timeProvider;
 
     /// <summary>
     /// Stops the timer: cancels every pending timeout and returns their handles. Tasks already started finish before
@@ -220,8 +240,13 @@ public sealed partial class HashedWheelTimer : IDisposable
                 _stopped = true;
                 stoppedNow = true;
                 unprocessed = new List<WheelTimeout>((int)Math.Min(_pending, 1 << 20));
-                foreach (TimeoutNode sentinel in _buckets)
+                foreach (TimeoutNode? sentinel in _buckets)
                 {
+                    if (sentinel is null)
+                    {
+                        continue;
+                    }
+
                     TimeoutNode node = sentinel.Next!;
                     while (node != sentinel)
                     {
@@ -286,7 +311,7 @@ public sealed partial class HashedWheelTimer : IDisposable
         return true;
     }
 
-    private WheelTimeout Schedule(object task, TimeSpan delay)
+    private WheelTimeout Schedule(object task, TimeSpan delay, long now)
     {
         long delayTicks = delay.Ticks;
         if ((ulong)delayTicks > (ulong)_maxDelayTicks)
@@ -294,7 +319,6 @@ public sealed partial class HashedWheelTimer : IDisposable
             ThrowDelayOutOfRange(delay);
         }
 
-        long now = ElapsedTicks();
         long dueTick = (now + delayTicks + _tickTicks - 1) / _tickTicks;
         TimeoutNode node;
         long stamp;
@@ -335,7 +359,7 @@ public sealed partial class HashedWheelTimer : IDisposable
 
             node.Task = task;
             node.Rounds = (int)Math.Min((dueTick - _lastTick - 1) >> _shift, int.MaxValue);
-            TimeoutNode sentinel = _buckets[dueTick & _mask];
+            TimeoutNode sentinel = _buckets[dueTick & _mask] ??= NewSentinel();
             TimeoutNode tail = sentinel.Prev!;
             node.Prev = tail;
             node.Next = sentinel;
@@ -425,8 +449,21 @@ public sealed partial class HashedWheelTimer : IDisposable
         }
     }
 
-    private static long ExpireBucket(TimeoutNode sentinel, long passes, ref TimeoutNode? expired, ref TimeoutNode? expiredTail)
+    private static TimeoutNode NewSentinel()
     {
+        var sentinel = new TimeoutNode();
+        sentinel.Next = sentinel;
+        sentinel.Prev = sentinel;
+        return sentinel;
+    }
+
+    private static long ExpireBucket(TimeoutNode? sentinel, long passes, ref TimeoutNode? expired, ref TimeoutNode? expiredTail)
+    {
+        if (sentinel is null)
+        {
+            return 0;
+        }
+
         long count = 0;
         TimeoutNode node = sentinel.Next!;
         while (node != sentinel)
@@ -476,8 +513,8 @@ public sealed partial class HashedWheelTimer : IDisposable
         long wakeTick = currentTick + limit;
         for (long tick = currentTick + 1; tick < currentTick + limit; tick++)
         {
-            TimeoutNode sentinel = _buckets[tick & _mask];
-            if (sentinel.Next != sentinel)
+            TimeoutNode? sentinel = _buckets[tick & _mask];
+            if (sentinel is not null && sentinel.Next != sentinel)
             {
                 wakeTick = tick;
                 break;

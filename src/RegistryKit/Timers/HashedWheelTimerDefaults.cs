@@ -6,8 +6,13 @@ internal static class HashedWheelTimerDefaults
     /// <summary>10 ms: Netty and Dubbo use 100 ms, but this wheel sleeps between due buckets, so a finer tick costs little.</summary>
     public static readonly TimeSpan TickDuration = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>512 buckets, Netty's default: one revolution at 10 ms spans 5.12 s, about one heartbeat period.</summary>
-    public const int WheelSize = 512;
+    /// <summary>
+    /// 8,192 buckets: one revolution at 10 ms spans 81.92 s, longer than any usual heartbeat interval or retry backoff,
+    /// so a pass meets each timeout once, when it is due. Netty's 512 would span 5.12 s here, and a pass would walk
+    /// every timeout of its bucket on every revolution: a million 50 s heartbeats cost 4.7 times the CPU that way
+    /// (docs/benchmarks.md). A bucket costs 8 bytes up front and 56 more once a timeout first lands in it.
+    /// </summary>
+    public const int WheelSize = 8192;
 
     /// <summary>0: no limit on pending timeouts.</summary>
     public const long MaxPendingTimeouts = 0;
@@ -26,4 +31,10 @@ internal static class HashedWheelTimerDefaults
 
     /// <summary>How many buckets the wheel looks ahead for the next due one before it wakes anyway.</summary>
     public const int WakeScanLimit = 4096;
+
+    /// <summary>On the system clock, how long the wake-up thread waits with nothing armed before it ends (a new one starts when needed).</summary>
+    public static readonly TimeSpan WakeUpThreadIdleExit = TimeSpan.FromSeconds(1);
+
+    /// <summary>The name of the wheel's wake-up thread on the system clock, as debuggers and dumps show it.</summary>
+    public const string WakeUpThreadName = "RegistryKit wheel";
 }

@@ -8,10 +8,12 @@ public sealed class HashedWheelTimerOptions
     public TimeSpan TickDuration { get; set; } = HashedWheelTimerDefaults.TickDuration;
 
     /// <summary>
-    /// Gets or sets the number of buckets; rounded up to a power of two. Each bucket costs 64 bytes up front, so the
-    /// upper limit is a bound, not a suggestion: a few thousand buckets is plenty.
+    /// Gets or sets the number of buckets; rounded up to a power of two. <see cref="TickDuration"/> × the size is one
+    /// revolution: a timeout further away than that is walked past once per revolution before it is due, so the
+    /// revolution should cover the usual heartbeat intervals and retry delays. Each bucket costs 8 bytes up front and
+    /// 56 more once used; the upper limit is a bound, not a suggestion.
     /// </summary>
-    /// <value>The default is 512. From 1 to 2^30, and <see cref="TickDuration"/> × the size must fit in a <see cref="TimeSpan"/>.</value>
+    /// <value>The default is 8,192 (81.92 s at the default tick). From 1 to 2^30, and <see cref="TickDuration"/> × the size must fit in a <see cref="TimeSpan"/>.</value>
     public int WheelSize { get; set; } = HashedWheelTimerDefaults.WheelSize;
 
     /// <summary>Gets or sets how many timeouts may be pending at once; beyond it scheduling throws <see cref="TimeoutRejectedException"/>.</summary>

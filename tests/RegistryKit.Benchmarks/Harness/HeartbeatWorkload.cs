@@ -20,7 +20,8 @@ internal static class HeartbeatWorkload
     /// <param name="window">How long to measure.</param>
     /// <param name="settle">How long to wait after the first period before measuring.</param>
     /// <param name="tick">The wheel's tick; <see langword="null"/> for the factory's own wheel (the defaults, 10 ms).</param>
-    public static async Task RunAsync(int sessions, TimeSpan period, TimeSpan window, TimeSpan settle, TimeSpan? tick = null)
+    /// <param name="wheelSize">The wheel's buckets; <see langword="null"/> for the factory's own (the default).</param>
+    public static async Task RunAsync(int sessions, TimeSpan period, TimeSpan window, TimeSpan settle, TimeSpan? tick = null, int? wheelSize = null)
     {
         var transport = new NoOpTransport(period);
         var options = new RegistryOptions
@@ -29,9 +30,10 @@ internal static class HeartbeatWorkload
             HeartbeatInterval = period,
             SessionTtl = period * 3,
         };
-        // The factory's wheel as it would make it (the defaults, unless a tick is given), on a clock that counts wake-ups.
-        var clock = new CountingTimeProvider();
-        using var wheel = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = tick ?? new HashedWheelTimerOptions().TickDuration });
+        // The factory's wheel as it would make it (the defaults, unless a tick is given) on the system clock, so with its
+        // own wake-up thread, whose wake-ups it counts.
+        var defaults = new HashedWheelTimerOptions();
+        using var wheel = new HashedWheelTimer(TimeProvider.System, new HashedWheelTimerOptions { TickDuration = tick ?? defaults.TickDuration, WheelSize = wheelSize ?? defaults.WheelSize });
         var factory = new RegistryFactory([new("noop", transport)], options, timer: wheel);
         long heap = GC.GetTotalMemory(forceFullCollection: true);
 
@@ -62,7 +64,11 @@ internal static class HeartbeatWorkload
             await Task.Delay(wait);
         }
 
-        await MeasureAsync(tick is null ? "heartbeat" : $"heartbeat/tick{tick.Value.TotalMilliseconds:0}ms", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds, () => clock.Callbacks);
+        await MeasureAsync((tick, wheelSize) switch
+        {
+            (null, null) => "heartbeat",
+            _ => $"heartbeat/tick{(tick ?? defaults.TickDuration).TotalMilliseconds:0}ms-wheel{wheel.WheelSize}",
+        }, sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds, () => wheel.WakeUpThread!.WakeUps);
 
         // Disposing a million registries takes a while and is not what this measures; the process ends anyway.
         if (sessions <= 200_000)

@@ -147,6 +147,34 @@ public class RegistrySessionHeartbeatTests
     }
 
     [Test]
+    public async Task KeepAliveThrowingInsteadOfFaulting_CountsAsAFailedHeartbeat_AndRecoveryFollows()
+    {
+        // A transport may throw from KeepAliveAsync itself rather than return a faulted ValueTask; the heartbeat's
+        // synchronous fast path must treat both alike.
+        var transport = new GatedTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl), _time);
+        FailbackRegistry registry = Create(transport);
+        await registry.RegisterAsync(Provider(1));
+        Assert.That(registry.SessionRecoveries, Is.Zero);
+
+        transport.ThrowSynchronously = new RegistryTransportException("the connection is gone");
+        _time.Advance(TimeSpan.FromSeconds(10.01));
+        Assert.That(registry.GetStatus().UnreachableFor, Is.Null, "two failures are below the threshold of three");
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.That(registry.GetStatus().UnreachableFor, Is.Not.Null, "three thrown keep-alives mark the registry unreachable");
+
+        transport.ThrowSynchronously = null;
+        _time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Multiple(() =>
+        {
+            Assert.That(registry.GetStatus().IsAvailable, Is.True);
+            Assert.That(registry.GetStatus().UnreachableFor, Is.Null);
+            Assert.That(registry.SessionRecoveries, Is.EqualTo(1));
+            Assert.That(_server.GetEntries(), Has.Count.EqualTo(1));
+        });
+    }
+
+    [Test]
     public async Task LateReplyFromAnOldSession_NeverUndoesTheNewOne()
     {
         var transport = new GatedTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl), _time);
@@ -251,7 +279,10 @@ public class RegistrySessionHeartbeatTests
         var registry = new FailbackRegistry(
             s_registryUrl, transport, timer, clock, new RegistryOptions { Check = false }, random: new Random(1), telemetry: Diagnostics.RegistryTelemetry.For(null));
         await registry.RegisterAsync(Provider(1));
-        for (int i = 0; i < 200; i++)
+
+        // Warm-up: a wheel makes a bucket's sentinel the first time a timeout lands in it. Beats 5 s apart on 8,192
+        // buckets of 10 ms land in 2,048 distinct buckets (8,192 / gcd(500, 8,192)); after those, nothing is new.
+        for (int i = 0; i < 2100; i++)
         {
             clock.Advance(TimeSpan.FromSeconds(5));
         }
@@ -292,9 +323,17 @@ public class RegistrySessionHeartbeatTests
 
         public Task? LastKeepAlive { get; private set; }
 
+        /// <summary>When set, KeepAliveAsync throws it itself instead of returning a faulted task.</summary>
+        public Exception? ThrowSynchronously { get; set; }
+
         public ValueTask KeepAliveAsync(RegistrySession session, CancellationToken cancellationToken)
         {
             KeepAlives.Add(time.GetUtcNow());
+            if (ThrowSynchronously is { } exception)
+            {
+                throw exception;
+            }
+
             Task call = KeepAliveCoreAsync(session, KeepAliveGate, cancellationToken);
             LastKeepAlive = call;
             return new ValueTask(call);

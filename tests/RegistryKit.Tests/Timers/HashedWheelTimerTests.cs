@@ -39,12 +39,13 @@ public class HashedWheelTimerTests
         Assert.Multiple(() =>
         {
             Assert.That(options.TickDuration, Is.EqualTo(TimeSpan.FromMilliseconds(10)));
-            Assert.That(options.WheelSize, Is.EqualTo(512));
+            Assert.That(options.WheelSize, Is.EqualTo(8192));
             Assert.That(options.MaxPendingTimeouts, Is.Zero);
             Assert.That(options.TaskScheduler, Is.Null);
             Assert.That(HashedWheelTimerDefaults.MinTickDuration, Is.EqualTo(TimeSpan.FromMilliseconds(1)));
             Assert.That(HashedWheelTimerDefaults.MaxWheelSize, Is.EqualTo(1 << 30));
             Assert.That(HashedWheelTimerDefaults.InstanceWarningThreshold, Is.EqualTo(64));
+            Assert.That(HashedWheelTimerDefaults.WakeUpThreadIdleExit, Is.EqualTo(TimeSpan.FromSeconds(1)));
         });
     }
 
