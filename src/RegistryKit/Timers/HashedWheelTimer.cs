@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -43,9 +44,16 @@ public sealed partial class HashedWheelTimer : IDisposable
     [ThreadStatic]
     private static HashedWheelTimer? s_runningTasksOf;
 
-    // One lock guards the buckets, the free list and the counters. Schedule and cancel hold it for a few dozen
-    // nanoseconds; the worker holds it while it detaches the due nodes of a tick, never while tasks run.
-    private readonly Lock _lock = new();
+    // One lock guards the buckets, the free list, the counters and the wanted wake-up. Schedule and cancel hold it for
+    // a few dozen nanoseconds; the worker holds it while it detaches the due nodes of a tick, never while tasks run. It
+    // is a spin lock (Enter/Exit): System.Threading.Lock's owner bookkeeping cost more than the sections it guarded
+    // (docs/benchmarks.md). It is not reentrant, so nothing that could call back into the wheel runs under it: the
+    // wake-up is changed afterwards, under _armGate (see ApplyArm).
+    private int _lockTaken;
+
+    // Serialises changes of the wake-up timer, which happen outside the spin lock because a TimeProvider's timer may
+    // call back synchronously from Change (FakeTimeProvider does for a zero delay).
+    private readonly object _armGate = new();
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly TimeoutNode?[] _buckets;
@@ -59,7 +67,14 @@ public sealed partial class HashedWheelTimer : IDisposable
     private readonly ITimer _wakeUp;
 
     private long _lastTick;
+
+    // The wake-up the wheel wants (a tick, or long.MaxValue for none), and a version bumped with every change of it.
+    // ApplyArm hands the latest to the timer; _appliedArmVersion (under _armGate) is the version the timer has.
     private long _armedTick = long.MaxValue;
+    private bool _armWokeEarly;
+    private long _armVersion;
+    private long _appliedArmVersion;
+    private bool _armClosed;
     private long _pending;
     private TimeoutNode? _free;
     private int _freeCount;
@@ -155,9 +170,14 @@ public sealed partial class HashedWheelTimer : IDisposable
     {
         get
         {
-            lock (_lock)
+            Enter();
+            try
             {
                 return _freeCount;
+            }
+            finally
+            {
+                Exit();
             }
         }
     }
@@ -233,7 +253,8 @@ public sealed partial class HashedWheelTimer : IDisposable
     {
         List<WheelTimeout> unprocessed = [];
         bool stoppedNow = false;
-        lock (_lock)
+        Enter();
+        try
         {
             if (!_stopped)
             {
@@ -271,9 +292,19 @@ public sealed partial class HashedWheelTimer : IDisposable
                 _freeCount = 0;
             }
         }
+        finally
+        {
+            Exit();
+        }
 
         if (stoppedNow)
         {
+            // No change of the wake-up may reach the timer once it is being disposed.
+            lock (_armGate)
+            {
+                _armClosed = true;
+            }
+
             _wakeUp.Dispose();
             Interlocked.Decrement(ref s_liveInstances);
         }
@@ -294,7 +325,8 @@ public sealed partial class HashedWheelTimer : IDisposable
 
     internal bool Cancel(TimeoutNode node, long stamp)
     {
-        lock (_lock)
+        Enter();
+        try
         {
             // A stale handle (the node was reused) or a timeout no longer pending has a different stamp.
             if (node.Stamp != stamp)
@@ -306,6 +338,10 @@ public sealed partial class HashedWheelTimer : IDisposable
             Volatile.Write(ref _pending, _pending - 1);
             Volatile.Write(ref node.Stamp, stamp | StateCancelled);
             Recycle(node);
+        }
+        finally
+        {
+            Exit();
         }
 
         return true;
@@ -322,7 +358,9 @@ public sealed partial class HashedWheelTimer : IDisposable
         long dueTick = (now + delayTicks + _tickTicks - 1) / _tickTicks;
         TimeoutNode node;
         long stamp;
-        lock (_lock)
+        bool rearm = false;
+        Enter();
+        try
         {
             if (_stopped)
             {
@@ -369,8 +407,18 @@ public sealed partial class HashedWheelTimer : IDisposable
             Volatile.Write(ref _pending, _pending + 1);
             if (dueTick < _armedTick)
             {
-                Arm(dueTick, now);
+                WantWakeUpLocked(dueTick, wokeEarly: false);
+                rearm = true;
             }
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (rearm)
+        {
+            ApplyArm();
         }
 
         return new WheelTimeout(this, node, stamp);
@@ -407,7 +455,9 @@ public sealed partial class HashedWheelTimer : IDisposable
         long currentTick = now / _tickTicks;
         TimeoutNode? expired = null;
         TimeoutNode? expiredTail = null;
-        lock (_lock)
+        bool rearm;
+        Enter();
+        try
         {
             if (_stopped)
             {
@@ -436,11 +486,25 @@ public sealed partial class HashedWheelTimer : IDisposable
                     }
                 }
 
+                if (expiredTail is not null)
+                {
+                    expiredTail.Next = null;
+                }
+
                 _lastTick = currentTick;
                 Volatile.Write(ref _pending, _pending - expiredCount);
             }
 
-            ArmNext(currentTick, wokeEarly: currentTick < _armedTick && _armedTick != long.MaxValue);
+            rearm = ArmNextLocked(currentTick, wokeEarly: currentTick < _armedTick && _armedTick != long.MaxValue);
+        }
+        finally
+        {
+            Exit();
+        }
+
+        if (rearm)
+        {
+            ApplyArm();
         }
 
         if (expired is not null)
@@ -457,22 +521,28 @@ public sealed partial class HashedWheelTimer : IDisposable
         return sentinel;
     }
 
+    /// <summary>
+    /// Moves the due nodes of one bucket to the end of the expired chain (its last node's Next is left for the caller
+    /// to clear) and ages the others. One walk that rebuilds the bucket from the nodes that stay, rather than
+    /// unlinking each due node from its neighbours: the walk is what delays the first task of a full bucket.
+    /// </summary>
     private static long ExpireBucket(TimeoutNode? sentinel, long passes, ref TimeoutNode? expired, ref TimeoutNode? expiredTail)
     {
-        if (sentinel is null)
+        if (sentinel is null || sentinel.Next == sentinel)
         {
             return 0;
         }
 
         long count = 0;
+        TimeoutNode kept = sentinel;
         TimeoutNode node = sentinel.Next!;
         while (node != sentinel)
         {
             TimeoutNode next = node.Next!;
             if (node.Rounds < passes)
             {
-                Unlink(node);
                 Volatile.Write(ref node.Stamp, node.Stamp | StateExpired);
+                node.Prev = null;
                 if (expiredTail is null)
                 {
                     expired = node;
@@ -488,25 +558,40 @@ public sealed partial class HashedWheelTimer : IDisposable
             else
             {
                 node.Rounds -= (int)passes;
+                if (node.Prev != kept)
+                {
+                    kept.Next = node;
+                    node.Prev = kept;
+                }
+
+                kept = node;
             }
 
             node = next;
         }
 
+        kept.Next = sentinel;
+        sentinel.Prev = kept;
         return count;
     }
 
-    private void ArmNext(long currentTick, bool wokeEarly)
+    /// <summary>Picks the next wake-up after a pass. Under the lock; true when <see cref="ApplyArm"/> must follow.</summary>
+    private bool ArmNextLocked(long currentTick, bool wokeEarly)
     {
         if (_pending == 0)
         {
-            if (_armedTick != long.MaxValue && _armedTick > currentTick)
+            // The wake-up that ran this pass is spent; only one still set for later needs cancelling.
+            bool cancel = _armedTick != long.MaxValue && _armedTick > currentTick;
+            if (cancel)
             {
-                _wakeUp.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                WantWakeUpLocked(long.MaxValue, wokeEarly: false);
+            }
+            else
+            {
+                _armedTick = long.MaxValue;
             }
 
-            _armedTick = long.MaxValue;
-            return;
+            return cancel;
         }
 
         long limit = Math.Min(_buckets.Length, HashedWheelTimerDefaults.WakeScanLimit);
@@ -521,22 +606,64 @@ public sealed partial class HashedWheelTimer : IDisposable
             }
         }
 
-        Arm(wakeTick, ElapsedTicks(), wokeEarly);
+        WantWakeUpLocked(wakeTick, wokeEarly);
+        return true;
     }
 
-    private void Arm(long tick, long now, bool wokeEarly = false)
+    /// <summary>Records the wake-up the wheel wants. Under the lock; <see cref="ApplyArm"/> must follow once it is released.</summary>
+    private void WantWakeUpLocked(long tick, bool wokeEarly)
     {
-        long delay = Math.Clamp((tick * _tickTicks) - now, 0, s_maxWakeDelayTicks);
-
-        // A system timer counts whole milliseconds and may call back a fraction early; asking again for the
-        // sub-millisecond remainder would spin at 0 ms until the boundary passes.
-        if (wokeEarly && delay < TimeSpan.TicksPerMillisecond)
-        {
-            delay = TimeSpan.TicksPerMillisecond;
-        }
-
-        _wakeUp.Change(TimeSpan.FromTicks(delay), Timeout.InfiniteTimeSpan);
         _armedTick = tick;
+        _armWokeEarly = wokeEarly;
+        _armVersion++;
+    }
+
+    /// <summary>
+    /// Hands the wake-up the wheel wants now to the timer. Every change of it is followed by a call, and each call
+    /// applies the latest, so the last change always reaches the timer even when callers race.
+    /// </summary>
+    private void ApplyArm()
+    {
+        lock (_armGate)
+        {
+            long tick;
+            bool wokeEarly;
+            long version;
+            Enter();
+            try
+            {
+                tick = _armedTick;
+                wokeEarly = _armWokeEarly;
+                version = _armVersion;
+            }
+            finally
+            {
+                Exit();
+            }
+
+            if (_armClosed || version == _appliedArmVersion)
+            {
+                return;
+            }
+
+            _appliedArmVersion = version;
+            if (tick == long.MaxValue)
+            {
+                _wakeUp.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            long delay = Math.Clamp((tick * _tickTicks) - ElapsedTicks(), 0, s_maxWakeDelayTicks);
+
+            // A system timer counts whole milliseconds and may call back a fraction early; asking again for the
+            // sub-millisecond remainder would spin at 0 ms until the boundary passes.
+            if (wokeEarly && delay < TimeSpan.TicksPerMillisecond)
+            {
+                delay = TimeSpan.TicksPerMillisecond;
+            }
+
+            _wakeUp.Change(TimeSpan.FromTicks(delay), Timeout.InfiniteTimeSpan);
+        }
     }
 
     private void RunExpired(TimeoutNode expired)
@@ -552,7 +679,8 @@ public sealed partial class HashedWheelTimer : IDisposable
                     Invoke(node);
                 }
 
-                lock (_lock)
+                Enter();
+                try
                 {
                     TimeoutNode? node = expired;
                     while (node is not null)
@@ -561,6 +689,10 @@ public sealed partial class HashedWheelTimer : IDisposable
                         Recycle(node);
                         node = next;
                     }
+                }
+                finally
+                {
+                    Exit();
                 }
             }
             else
@@ -606,7 +738,8 @@ public sealed partial class HashedWheelTimer : IDisposable
 
     private void InvokeOnScheduler(TimeoutNode node)
     {
-        lock (_lock)
+        Enter();
+        try
         {
             // Queued before Stop but not started: it never runs, so that nothing runs after Stop returns.
             if (_stopped)
@@ -615,6 +748,10 @@ public sealed partial class HashedWheelTimer : IDisposable
             }
 
             _runningOnScheduler++;
+        }
+        finally
+        {
+            Exit();
         }
 
         HashedWheelTimer? outer = s_runningTasksOf;
@@ -628,10 +765,15 @@ public sealed partial class HashedWheelTimer : IDisposable
             s_runningTasksOf = outer;
         }
 
-        lock (_lock)
+        Enter();
+        try
         {
             _runningOnScheduler--;
             Recycle(node);
+        }
+        finally
+        {
+            Exit();
         }
     }
 
@@ -673,6 +815,31 @@ public sealed partial class HashedWheelTimer : IDisposable
         {
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter()
+    {
+        if (Interlocked.CompareExchange(ref _lockTaken, 1, 0) != 0)
+        {
+            EnterContended();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EnterContended()
+    {
+        // Spins, then yields, then sleeps a millisecond at a time (SpinWait's escalation): the sections are short,
+        // except a pass detaching a very full bucket or Stop walking every timeout.
+        var spinner = default(SpinWait);
+        do
+        {
+            spinner.SpinOnce();
+        }
+        while (Volatile.Read(ref _lockTaken) != 0 || Interlocked.CompareExchange(ref _lockTaken, 1, 0) != 0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Exit() => Volatile.Write(ref _lockTaken, 0);
 
     private static void Unlink(TimeoutNode node)
     {
