@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -39,6 +40,8 @@ public sealed partial class HashedWheelTimer : IDisposable
     // pass finds nothing due and arms again.
     private static readonly long s_maxWakeDelayTicks = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0).Ticks;
 
+    private static readonly double s_ticksPerStopwatchTick = (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency;
+
     private static int s_liveInstances;
 
     [ThreadStatic]
@@ -65,8 +68,15 @@ public sealed partial class HashedWheelTimer : IDisposable
     private readonly TaskScheduler? _taskScheduler;
     private readonly long _startTimestamp;
     private readonly ITimer _wakeUp;
+    private readonly bool _systemClock;
 
     private long _lastTick;
+
+    // New timeouts wait here, in schedule order, until the next pass places them in their buckets (as Netty's queue of
+    // new timeouts does): appending touches only the previous new node, still in cache, where linking into a bucket
+    // touches its old tail. While here a node's Rounds holds its due tick minus _incomingBase.
+    private readonly TimeoutNode _incoming = NewSentinel();
+    private long _incomingBase;
 
     // The wake-up the wheel wants (a tick, or long.MaxValue for none), and a version bumped with every change of it.
     // ApplyArm hands the latest to the timer; _appliedArmVersion (under _armGate) is the version the timer has.
@@ -127,7 +137,8 @@ public sealed partial class HashedWheelTimer : IDisposable
         {
             // On the system clock the wheel wakes on a thread of its own, precise to a fraction of a millisecond;
             // any other clock (a manual one in tests) drives it through its own timers.
-            _wakeUp = ReferenceEquals(timeProvider, TimeProvider.System)
+            _systemClock = ReferenceEquals(timeProvider, TimeProvider.System);
+            _wakeUp = _systemClock
                 ? new WakeUpThread(OnWakeUp, HashedWheelTimerDefaults.WakeUpThreadName)
                 : timeProvider.CreateTimer(static state => ((HashedWheelTimer)state!).OnWakeUp(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
@@ -261,6 +272,7 @@ public sealed partial class HashedWheelTimer : IDisposable
                 _stopped = true;
                 stoppedNow = true;
                 unprocessed = new List<WheelTimeout>((int)Math.Min(_pending, 1 << 20));
+                PlaceIncomingLocked();
                 foreach (TimeoutNode? sentinel in _buckets)
                 {
                     if (sentinel is null)
@@ -396,13 +408,24 @@ public sealed partial class HashedWheelTimer : IDisposable
             }
 
             node.Task = task;
-            node.Rounds = (int)Math.Min((dueTick - _lastTick - 1) >> _shift, int.MaxValue);
-            TimeoutNode sentinel = _buckets[dueTick & _mask] ??= NewSentinel();
-            TimeoutNode tail = sentinel.Prev!;
-            node.Prev = tail;
-            node.Next = sentinel;
-            tail.Next = node;
-            sentinel.Prev = node;
+            if (_incoming.Next == _incoming)
+            {
+                _incomingBase = _lastTick;
+            }
+
+            // The base is a tick the wheel has passed, so the offset is positive; one too large for an int (a delay of
+            // years) goes straight to its bucket.
+            long offset = dueTick - _incomingBase;
+            if (offset <= int.MaxValue)
+            {
+                node.Rounds = (int)offset;
+                Append(_incoming, node);
+            }
+            else
+            {
+                PlaceLocked(node, dueTick);
+            }
+
             stamp = node.Stamp;
             Volatile.Write(ref _pending, _pending + 1);
             if (dueTick < _armedTick)
@@ -464,6 +487,9 @@ public sealed partial class HashedWheelTimer : IDisposable
                 return;
             }
 
+            // Every pass places the new timeouts first, so that the buckets (which the next wake-up is chosen from)
+            // hold every pending timeout when the pass ends.
+            PlaceIncomingLocked();
             if (currentTick > _lastTick)
             {
                 long expiredCount = 0;
@@ -511,6 +537,41 @@ public sealed partial class HashedWheelTimer : IDisposable
         {
             RunExpired(expired);
         }
+    }
+
+    /// <summary>Places the new timeouts in their buckets, in schedule order. Under the lock.</summary>
+    private void PlaceIncomingLocked()
+    {
+        TimeoutNode node = _incoming.Next!;
+        if (node == _incoming)
+        {
+            return;
+        }
+
+        _incoming.Next = _incoming;
+        _incoming.Prev = _incoming;
+        while (node != _incoming)
+        {
+            TimeoutNode next = node.Next!;
+            PlaceLocked(node, Math.Max(_incomingBase + node.Rounds, _lastTick + 1));
+            node = next;
+        }
+    }
+
+    /// <summary>Links <paramref name="node"/> at the tail of the bucket of <paramref name="dueTick"/> (after <see cref="_lastTick"/>). Under the lock.</summary>
+    private void PlaceLocked(TimeoutNode node, long dueTick)
+    {
+        node.Rounds = (int)Math.Min((dueTick - _lastTick - 1) >> _shift, int.MaxValue);
+        Append(_buckets[dueTick & _mask] ??= NewSentinel(), node);
+    }
+
+    private static void Append(TimeoutNode sentinel, TimeoutNode node)
+    {
+        TimeoutNode tail = sentinel.Prev!;
+        node.Prev = tail;
+        node.Next = sentinel;
+        tail.Next = node;
+        sentinel.Prev = node;
     }
 
     private static TimeoutNode NewSentinel()
@@ -871,7 +932,12 @@ public sealed partial class HashedWheelTimer : IDisposable
         _freeCount++;
     }
 
-    private long ElapsedTicks() => _timeProvider.GetElapsedTime(_startTimestamp).Ticks;
+    // On the system clock the timestamp is read from Stopwatch directly: the same value TimeProvider.System gives, and the
+    // same conversion TimeProvider.GetElapsedTime makes, without its two virtual calls on every schedule.
+    private long ElapsedTicks() =>
+        _systemClock
+            ? (long)((Stopwatch.GetTimestamp() - _startTimestamp) * s_ticksPerStopwatchTick)
+            : _timeProvider.GetElapsedTime(_startTimestamp).Ticks;
 
     private static long ComputeMaxDelayTicks(long tickTicks, int wheelSize)
     {

@@ -23,7 +23,10 @@ internal sealed class TimeoutNode
     /// <summary>Generation (bits 2 and up) and state (bits 0–1: pending, cancelled, expired).</summary>
     public long Stamp;
 
-    /// <summary>Revolutions of the wheel still to wait before the node's bucket expires it.</summary>
+    /// <summary>
+    /// In a bucket, the revolutions of the wheel still to wait before the bucket expires the node; among the new
+    /// timeouts not yet placed, the due tick relative to the timer's base for them.
+    /// </summary>
     public int Rounds;
 
     /// <summary>Outcomes of the last 32 generations, one bit each (set = cancelled), indexed by generation mod 32.</summary>

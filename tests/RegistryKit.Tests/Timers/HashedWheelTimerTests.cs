@@ -529,6 +529,31 @@ public class HashedWheelTimerTests
     }
 
     [Test]
+    public void NewTimeout_MoreTicksAwayThanAnIntHolds_IsPlacedDirectlyAndFiresOnTime()
+    {
+        // A new timeout waits among the new ones with its due tick as an int offset; 30 days of 1 ms ticks (2.6e9)
+        // do not fit, so it goes straight to its bucket. Beside it, a near one takes the ordinary way. The clock jumps
+        // and the wheel wakes once per jump (stepping a manual clock through 30 days of wake-ups would take seconds).
+        var clock = new JumpingClock();
+        using var timer = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromMilliseconds(1) });
+        TimeSpan? farAt = null;
+        TimeSpan? nearAt = null;
+        timer.NewTimeout(_ => farAt = clock.Now, TimeSpan.FromDays(30));
+        timer.NewTimeout(_ => nearAt = clock.Now, TimeSpan.FromSeconds(1));
+
+        clock.JumpTo(TimeSpan.FromSeconds(1));
+        Assert.That(nearAt, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(timer.PendingTimeouts, Is.EqualTo(1));
+
+        clock.JumpTo(TimeSpan.FromDays(30) - TimeSpan.FromMilliseconds(1));
+        Assert.That(farAt, Is.Null, "never early");
+
+        clock.JumpTo(TimeSpan.FromDays(30));
+        Assert.That(farAt, Is.EqualTo(TimeSpan.FromDays(30)));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
     public void NewTimeout_BeyondTheSystemTimerLimit_WakesInStepsAndFiresOnTime()
     {
         // System.Threading timers (and ManualTimeProvider, like them) refuse waits over 49.7 days.
@@ -744,6 +769,43 @@ public class HashedWheelTimerTests
         var timer = new HashedWheelTimer(_time, options, logger);
         _timers.Add(timer);
         return timer;
+    }
+
+    /// <summary>A clock that stands still until told to jump, then wakes its one timer once, whatever it asked for.</summary>
+    private sealed class JumpingClock : TimeProvider
+    {
+        private TimerCallback? _callback;
+        private object? _state;
+
+        public TimeSpan Now { get; private set; }
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Now.Ticks;
+
+        public void JumpTo(TimeSpan now)
+        {
+            Now = now;
+            _callback!(_state);
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            _callback = callback;
+            _state = state;
+            return new Handle();
+        }
+
+        private sealed class Handle : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => default;
+        }
     }
 
     private sealed class CountingTask : ITimerTask
