@@ -408,22 +408,33 @@ public sealed partial class HashedWheelTimer : IDisposable
             }
 
             node.Task = task;
-            if (_incoming.Next == _incoming)
+            if (s_runningTasksOf == this)
             {
-                _incomingBase = _lastTick;
-            }
-
-            // The base is a tick the wheel has passed, so the offset is positive; one too large for an int (a delay of
-            // years) goes straight to its bucket.
-            long offset = dueTick - _incomingBase;
-            if (offset <= int.MaxValue)
-            {
-                node.Rounds = (int)offset;
-                Append(_incoming, node);
+                // A task of this wheel (a heartbeat re-arming itself) places its timeout at once: the node and the
+                // bucket are in cache now and would not be at the next pass. The new ones go first, so that a bucket
+                // stays in schedule order.
+                PlaceIncomingLocked();
+                PlaceLocked(node, dueTick);
             }
             else
             {
-                PlaceLocked(node, dueTick);
+                if (_incoming.Next == _incoming)
+                {
+                    _incomingBase = _lastTick;
+                }
+
+                // The base is a tick the wheel has passed, so the offset is positive; one too large for an int (a
+                // delay of years) goes straight to its bucket.
+                long offset = dueTick - _incomingBase;
+                if (offset <= int.MaxValue)
+                {
+                    node.Rounds = (int)offset;
+                    Append(_incoming, node);
+                }
+                else
+                {
+                    PlaceLocked(node, dueTick);
+                }
             }
 
             stamp = node.Stamp;
