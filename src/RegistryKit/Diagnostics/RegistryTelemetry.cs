@@ -79,6 +79,9 @@ internal sealed class RegistryTelemetry
     public void RecordWrite(bool register, bool succeeded) =>
         _writes.Add(1, new(Tags.Operation, register ? "register" : "unregister"), new(Tags.Outcome, succeeded ? "success" : "failure"));
 
+    /// <summary>Gets whether anyone collects heartbeat durations (otherwise the heartbeat path need not time its calls).</summary>
+    public bool TimesHeartbeats => _heartbeatDuration.Enabled;
+
     public void RecordHeartbeat(bool succeeded, TimeSpan duration)
     {
         (succeeded ? _heartbeatsSent : _heartbeatsFailed).Add(1);

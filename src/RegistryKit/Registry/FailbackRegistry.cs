@@ -1011,7 +1011,10 @@ internal sealed partial class FailbackRegistry : IRegistry
         if (pending.IsCompletedSuccessfully)
         {
             pending.GetAwaiter().GetResult();
-            OnBeatAnswered(session, started, exception: null);
+
+            // Answered within this call: unless someone collects heartbeat durations, the instant it was sent serves as
+            // the instant it was answered, and the clock is not read again.
+            OnBeatAnswered(session, started, exception: null, answered: _telemetry?.TimesHeartbeats == true ? null : started);
             return;
         }
 
@@ -1051,9 +1054,13 @@ internal sealed partial class FailbackRegistry : IRegistry
     /// The keep-alive sent at <paramref name="started"/> was answered: acknowledged when <paramref name="exception"/> is
     /// <see langword="null"/>. One lock for the bookkeeping and the in-flight mark.
     /// </summary>
-    private void OnBeatAnswered(RegistrySession session, long started, Exception? exception)
+    /// <param name="session">The session the keep-alive was for.</param>
+    /// <param name="started">When it was sent (a timestamp of the registry's clock).</param>
+    /// <param name="exception">Why it failed; <see langword="null"/> when acknowledged.</param>
+    /// <param name="answered">When the answer came, if the caller knows; otherwise the clock is read.</param>
+    private void OnBeatAnswered(RegistrySession session, long started, Exception? exception, long? answered = null)
     {
-        long ended = _timeProvider.GetTimestamp();
+        long ended = answered ?? _timeProvider.GetTimestamp();
         if (exception is not null && _disposing.IsCancellationRequested)
         {
             // Shutting down: a keep-alive cut short by it says nothing about the registry.

@@ -64,7 +64,7 @@ internal static class HeartbeatWorkload
             await Task.Delay(wait);
         }
 
-        await MeasureAsync((tick, wheelSize) switch
+        Measure((tick, wheelSize) switch
         {
             (null, null) => "heartbeat",
             _ => $"heartbeat/tick{(tick ?? defaults.TickDuration).TotalMilliseconds:0}ms-wheel{wheel.WheelSize}",
@@ -97,29 +97,40 @@ internal static class HeartbeatWorkload
             await Task.Delay(wait);
         }
 
-        await MeasureAsync("heartbeat-timer", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds);
+        Measure("heartbeat-timer", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds);
         foreach (Timer timer in timers)
         {
             await timer.DisposeAsync();
         }
     }
 
-    private static async Task MeasureAsync(string name, int sessions, TimeSpan period, TimeSpan window, Func<long> fires, double heapPerSession, double setupSeconds, Func<long>? wakeUps = null)
+    private static void Measure(string name, int sessions, TimeSpan period, TimeSpan window, Func<long> fires, double heapPerSession, double setupSeconds, Func<long>? wakeUps = null)
     {
         // Garbage of the set-up must not be collected inside the window.
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        int gen0 = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
-        long allocated = GC.GetTotalAllocatedBytes(precise: true);
-        long firesBefore = fires();
-        long wakeUpsBefore = wakeUps?.Invoke() ?? 0;
-        var cpu = Cpu.Start();
-        await Task.Delay(window);
-        double cpuSeconds = cpu.CpuTime.TotalSeconds;
-        double wall = cpu.WallTime.TotalSeconds;
-        long fired = fires() - firesBefore;
-        double wakeUpsPerSecond = ((wakeUps?.Invoke() ?? 0) - wakeUpsBefore) / wall;
-        long allocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        int gen0 = 0, gen2 = 0;
+        long allocated = 0, firesBefore = 0, wakeUpsBefore = 0;
+        long allocatedBytes = 0, fired = 0, wakeUpsAfter = 0;
+        (TimeSpan cpuTime, TimeSpan wallTime) = Cpu.QuietWindow(
+            window,
+            atStart: () =>
+            {
+                gen0 = GC.CollectionCount(0);
+                gen2 = GC.CollectionCount(2);
+                allocated = GC.GetTotalAllocatedBytes(precise: true);
+                firesBefore = fires();
+                wakeUpsBefore = wakeUps?.Invoke() ?? 0;
+            },
+            atEnd: () =>
+            {
+                fired = fires() - firesBefore;
+                wakeUpsAfter = wakeUps?.Invoke() ?? 0;
+                allocatedBytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+            });
+        double cpuSeconds = cpuTime.TotalSeconds;
+        double wall = wallTime.TotalSeconds;
+        double wakeUpsPerSecond = (wakeUpsAfter - wakeUpsBefore) / wall;
         Report.Result(
             name,
             ("sessions", sessions),

@@ -209,7 +209,7 @@ internal static class WheelWorkloads
     {
         // Start-up work (tiered JIT recompiles, the first GCs) must be over before any window opens.
         await Task.Delay(settle);
-        (double noneCpu, _, _) = QuietWindow(window);
+        double noneCpu = Percent(Cpu.QuietWindow(window));
 
         using (var timer = NettyShapedWheel())
         {
@@ -220,12 +220,12 @@ internal static class WheelWorkloads
             await Task.Delay(settle);
             WakeUpThread wakeUp = timer.WakeUpThread!;
             long wakeUps = wakeUp.WakeUps;
-            (double percent, double cpuMs, double seconds) = QuietWindow(window);
+            (TimeSpan cpu, TimeSpan wall) = Cpu.QuietWindow(window);
             Report.Result(
                 "wheel-idle",
-                ("seconds", seconds),
-                ("cpu_pct_of_core", percent),
-                ("cpu_ms", cpuMs),
+                ("seconds", wall.TotalSeconds),
+                ("cpu_pct_of_core", Percent((cpu, wall))),
+                ("cpu_ms", cpu.TotalMilliseconds),
                 ("wakeups", wakeUp.WakeUps - wakeUps),
                 ("wakeup_thread_running", wakeUp.IsThreadRunning ? 1 : 0));
         }
@@ -237,32 +237,12 @@ internal static class WheelWorkloads
         {
             await Task.Delay(settle);
             long before = Interlocked.Read(ref ticks);
-            (double percent, _, double seconds) = QuietWindow(window);
-            Report.Result("wheel-idle/timer", ("seconds", seconds), ("cpu_pct_of_core", percent), ("wakeups", Interlocked.Read(ref ticks) - before));
+            (TimeSpan cpu, TimeSpan wall) = Cpu.QuietWindow(window);
+            Report.Result("wheel-idle/timer", ("seconds", wall.TotalSeconds), ("cpu_pct_of_core", Percent((cpu, wall))), ("wakeups", Interlocked.Read(ref ticks) - before));
         }
     }
 
-    /// <summary>
-    /// Process CPU over <paramref name="window"/>, read by a thread of its own that sleeps through it: the only wake-up
-    /// the measurement adds is that thread's, at the end. Awaiting Task.Delay instead wakes the timer thread and a
-    /// thread-pool worker (often a new one: idle workers exit after 20 s), which cost about 3 ms of CPU here, 0.03 % of
-    /// a 10 s window and three times the idle goal.
-    /// </summary>
-    private static (double Percent, double CpuMs, double Seconds) QuietWindow(TimeSpan window)
-    {
-        (double, double, double) result = default;
-        var thread = new Thread(() =>
-        {
-            // Starting this thread (and the main thread's wait for it) costs CPU too: let it pass first.
-            Thread.Sleep(TimeSpan.FromSeconds(1));
-            var cpu = Cpu.Start();
-            Thread.Sleep(window);
-            result = (cpu.PercentOfCore(), cpu.CpuTime.TotalMilliseconds, cpu.WallTime.TotalSeconds);
-        });
-        thread.Start();
-        thread.Join();
-        return result;
-    }
+    private static double Percent((TimeSpan Cpu, TimeSpan Wall) window) => window.Cpu.TotalSeconds / window.Wall.TotalSeconds * 100;
 
     /// <summary>The wheel's node pool limit (HashedWheelTimerDefaults.NodePoolLimit is internal).</summary>
     private const int HashedWheelTimerPoolLimit = 65_536;
