@@ -938,7 +938,7 @@ internal sealed partial class FailbackRegistry : IRegistry
     {
         RegistrySession session;
         int overdue = 0;
-        long started = _timeProvider.GetTimestamp();
+        long started;
         lock (_lock)
         {
             // Only the timeout armed last may beat: one that expired just before a recovery re-armed the chain would
@@ -948,6 +948,9 @@ internal sealed partial class FailbackRegistry : IRegistry
                 return;
             }
 
+            // Read under the lock: a reading taken before waiting for it could be stale enough for the next slot to be
+            // chosen in the past.
+            started = _timeProvider.GetTimestamp();
             session = _session;
             long now = ElapsedTicksAt(started);
             TimeSpan delay = FixedRate.Next(ref _nextBeatDue, BeatInterval(session).Ticks, now);
@@ -1068,7 +1071,6 @@ internal sealed partial class FailbackRegistry : IRegistry
             return;
         }
 
-        _telemetry?.RecordHeartbeat(succeeded: exception is null, _timeProvider.GetElapsedTime(started, ended));
         int failures = 0;
         bool current;
         lock (_lock)
@@ -1112,6 +1114,9 @@ internal sealed partial class FailbackRegistry : IRegistry
                 OnSessionLost(session);
             }
         }
+
+        // Last: a metrics listener that throws must not leave the keep-alive marked in flight or a lost session unseen.
+        _telemetry?.RecordHeartbeat(succeeded: exception is null, _timeProvider.GetElapsedTime(started, ended));
     }
 
     private void ClearBeatInFlight(RegistrySession session)

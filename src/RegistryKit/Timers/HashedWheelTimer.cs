@@ -21,8 +21,9 @@ namespace RegistryKit.Timers;
 /// All time comes from the <see cref="TimeProvider"/>: under a manual one the timer is deterministic. The timer
 /// arms one wake-up at a time, at the next tick whose bucket holds a timeout, and none while nothing is pending, so
 /// an idle timer costs no CPU (Netty's and Dubbo's wake every tick forever). On <see cref="TimeProvider.System"/> the
-/// wake-up is a background thread of the timer's own (named "RegistryKit wheel", gone after a second with nothing
-/// pending), precise to a fraction of a millisecond; on any other clock it is one of the provider's timers.
+/// wake-up is a background thread of the timer's own (named "RegistryKit wheel", gone a second after nothing is
+/// armed), which on Linux wakes within a fraction of a millisecond of the instant asked for; on any other clock it is
+/// one of the provider's timers.
 /// </para>
 /// <para>
 /// A task that throws is logged and the wheel carries on. Tasks run one after another on the wheel's wake-up
@@ -718,10 +719,11 @@ public sealed partial class HashedWheelTimer : IDisposable
                 return;
             }
 
-            _appliedArmVersion = version;
+            // The version counts as applied only once Change has returned: if it throws, the next call tries again.
             if (tick == long.MaxValue)
             {
                 _wakeUp.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _appliedArmVersion = version;
                 return;
             }
 
@@ -735,6 +737,7 @@ public sealed partial class HashedWheelTimer : IDisposable
             }
 
             _wakeUp.Change(TimeSpan.FromTicks(delay), Timeout.InfiniteTimeSpan);
+            _appliedArmVersion = version;
         }
     }
 
@@ -746,21 +749,23 @@ public sealed partial class HashedWheelTimer : IDisposable
         {
             if (_taskScheduler is null)
             {
+                // Each node is retired right after its task, while it is in cache, and the chain goes back to the
+                // pool in one splice: a second walk over a full bucket's nodes (50,000 in the lateness workload) would
+                // hold up the next pass.
+                TimeoutNode tail = expired;
+                int count = 0;
                 for (TimeoutNode? node = expired; node is not null; node = node.Next)
                 {
                     Invoke(node);
+                    Retire(node);
+                    tail = node;
+                    count++;
                 }
 
                 Enter();
                 try
                 {
-                    TimeoutNode? node = expired;
-                    while (node is not null)
-                    {
-                        TimeoutNode? next = node.Next;
-                        Recycle(node);
-                        node = next;
-                    }
+                    PoolChainLocked(expired, tail, count);
                 }
                 finally
                 {
@@ -924,14 +929,7 @@ public sealed partial class HashedWheelTimer : IDisposable
     /// <summary>Records the node's outcome, starts its next generation and keeps it for reuse. Under the lock.</summary>
     private void Recycle(TimeoutNode node)
     {
-        long stamp = node.Stamp;
-        int bit = 1 << (int)((stamp >> 2) & 31);
-        Volatile.Write(ref node.History, (stamp & StateMask) == StateCancelled ? node.History | bit : node.History & ~bit);
-        node.Task = null;
-        node.Prev = null;
-
-        // The handle reads History after Stamp, so the outcome must be visible before the new generation is.
-        Volatile.Write(ref node.Stamp, (stamp & ~StateMask) + GenerationIncrement);
+        Retire(node);
         if (_stopped || _freeCount >= HashedWheelTimerDefaults.NodePoolLimit)
         {
             node.Next = null;
@@ -941,6 +939,62 @@ public sealed partial class HashedWheelTimer : IDisposable
         node.Next = _free;
         _free = node;
         _freeCount++;
+    }
+
+    /// <summary>
+    /// Records a finished node's outcome and starts its next generation, leaving its Next link alone. Under the lock,
+    /// or on a node no one else can reach (detached by a pass, its task done).
+    /// </summary>
+    private static void Retire(TimeoutNode node)
+    {
+        long stamp = node.Stamp;
+        int bit = 1 << (int)((stamp >> 2) & 31);
+        Volatile.Write(ref node.History, (stamp & StateMask) == StateCancelled ? node.History | bit : node.History & ~bit);
+        node.Task = null;
+        node.Prev = null;
+
+        // The handle reads History after Stamp, so the outcome must be visible before the new generation is.
+        Volatile.Write(ref node.Stamp, (stamp & ~StateMask) + GenerationIncrement);
+    }
+
+    /// <summary>Gives retired nodes, <paramref name="head"/> to <paramref name="tail"/> linked by Next, to the pool, as many as it has room for. Under the lock.</summary>
+    private void PoolChainLocked(TimeoutNode head, TimeoutNode tail, int count)
+    {
+        int room = _stopped ? 0 : HashedWheelTimerDefaults.NodePoolLimit - _freeCount;
+        if (count > room)
+        {
+            // Keep the first nodes that fit; the rest are left to the GC, unlinked, so that a handle kept by a caller
+            // holds only its own node.
+            TimeoutNode? drop = head;
+            if (room > 0)
+            {
+                tail = head;
+                for (int i = 1; i < room; i++)
+                {
+                    tail = tail.Next!;
+                }
+
+                drop = tail.Next;
+            }
+
+            while (drop is not null)
+            {
+                TimeoutNode? next = drop.Next;
+                drop.Next = null;
+                drop = next;
+            }
+
+            if (room <= 0)
+            {
+                return;
+            }
+
+            count = room;
+        }
+
+        tail.Next = _free;
+        _free = head;
+        _freeCount += count;
     }
 
     // On the system clock the timestamp is read from Stopwatch directly: the same value TimeProvider.System gives, and the

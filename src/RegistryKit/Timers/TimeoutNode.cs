@@ -6,7 +6,7 @@ namespace RegistryKit.Timers;
 /// </summary>
 /// <remarks>
 /// 56 bytes on 64-bit (a 16-byte object header, three references, a long and two ints): the whole retained cost
-/// of a pending timeout. There is no room for a timer reference; the handle carries it instead. All fields are guarded by the timer's lock; <see cref="Stamp"/>
+/// of a pending timeout. There is no room for a timer reference; the handle carries it instead. All fields are guarded by the timer's lock, except while a pass owns the node (detached, its task running or done); <see cref="Stamp"/>
 /// and <see cref="History"/> are also read without it by handles, hence the volatile accesses where they change.
 /// </remarks>
 internal sealed class TimeoutNode

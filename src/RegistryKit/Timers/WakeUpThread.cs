@@ -12,7 +12,8 @@ namespace RegistryKit.Timers;
 /// moves in steps of the kernel tick (4 ms at HZ = 250), and it hands every callback to the thread pool, whose worker
 /// then spins before it sleeps again. Measured here, that made each wake-up about 4 ms late at worst and cost about
 /// 340 µs of CPU; <see cref="Monitor.Wait(object, int)"/> on a dedicated thread wakes within a fraction of a
-/// millisecond of the instant asked for and costs about 35 µs (docs/benchmarks.md).
+/// millisecond of the instant asked for on Linux (on Windows, within the system timer's resolution, about 15.6 ms by
+/// default) and costs about 35 µs (docs/benchmarks.md).
 /// </para>
 /// <para>
 /// The thread exists only while the wheel needs it: after <see cref="HashedWheelTimerDefaults.WakeUpThreadIdleExit"/>

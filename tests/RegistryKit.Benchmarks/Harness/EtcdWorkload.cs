@@ -43,14 +43,9 @@ internal static class EtcdWorkload
         // Steady state: nothing to do but keep the one lease alive. The settle lets the runtime finish what the burst
         // started (tiered JIT recompiles, a GC) before the clock starts.
         await Task.Delay(settle);
-        using var process = Process.GetCurrentProcess();
-        process.Refresh();
-        TimeSpan cpuBefore = process.TotalProcessorTime;
-        clock.Restart();
-        await Task.Delay(steady);
-        double wall = clock.Elapsed.TotalSeconds;
-        process.Refresh();
-        double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+        (TimeSpan cpuTime, TimeSpan wallTime) = Cpu.QuietWindow(steady);
+        double wall = wallTime.TotalSeconds;
+        double cpu = cpuTime.TotalSeconds;
 
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,

@@ -743,6 +743,35 @@ public class HashedWheelTimerTests
         Assert.That(task.Runs, Is.EqualTo(200));
     }
 
+    [Test]
+    public void ExpiringMoreNodesThanThePoolKeeps_PoolsUpToItsLimit_AndRunsEveryTask()
+    {
+        HashedWheelTimer timer = CreateTimer();
+        var task = new CountingTask();
+        int count = HashedWheelTimerDefaults.NodePoolLimit + 1000;
+        var handles = new WheelTimeout[count];
+        for (int i = 0; i < count; i++)
+        {
+            handles[i] = timer.NewTimeout(task, TimeSpan.FromMilliseconds(10));
+        }
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(task.Runs, Is.EqualTo(count));
+            Assert.That(timer.PendingTimeouts, Is.Zero);
+            Assert.That(timer.PooledNodes, Is.EqualTo(HashedWheelTimerDefaults.NodePoolLimit));
+            Assert.That(handles.All(h => h.IsExpired), Is.True, "every handle, pooled node or not, reports its timeout expired");
+            Assert.That(handles[^1].Cancel(), Is.False);
+        });
+
+        // The pooled nodes serve the next timeouts; their old handles still say expired.
+        timer.NewTimeout(task, TimeSpan.FromMilliseconds(10));
+        Assert.That(timer.PooledNodes, Is.EqualTo(HashedWheelTimerDefaults.NodePoolLimit - 1));
+        Assert.That(handles.All(h => h.IsExpired), Is.True);
+    }
+
     private TimeSpan Elapsed => _time.GetUtcNow() - _start;
 
     private long MeasureFreshFill(ITimerTask task, int count)
