@@ -136,8 +136,8 @@ public sealed partial class HashedWheelTimer : IDisposable
 
         try
         {
-            // On the system clock the wheel wakes on a thread of its own, precise to a fraction of a millisecond;
-            // any other clock (a manual one in tests) drives it through its own timers.
+            // On the system clock the wheel wakes on a thread of its own (on Linux, within a fraction of a
+            // millisecond); any other clock (a manual one in tests) drives it through its own timers.
             _systemClock = ReferenceEquals(timeProvider, TimeProvider.System);
             _wakeUp = _systemClock
                 ? new WakeUpThread(OnWakeUp, HashedWheelTimerDefaults.WakeUpThreadName)
@@ -232,7 +232,7 @@ public sealed partial class HashedWheelTimer : IDisposable
     internal WheelTimeout NewTimeout(ITimerTask task, TimeSpan delay, long timestamp)
     {
         ArgumentNullException.ThrowIfNull(task);
-        return Schedule(task, delay, _timeProvider.GetElapsedTime(_startTimestamp, timestamp).Ticks);
+        return Schedule(task, delay, ElapsedTicksAt(timestamp));
     }
 
     /// <summary>Gets the clock the timer reads.</summary>
@@ -999,10 +999,12 @@ public sealed partial class HashedWheelTimer : IDisposable
 
     // On the system clock the timestamp is read from Stopwatch directly: the same value TimeProvider.System gives, and the
     // same conversion TimeProvider.GetElapsedTime makes, without its two virtual calls on every schedule.
-    private long ElapsedTicks() =>
+    private long ElapsedTicks() => ElapsedTicksAt(_systemClock ? Stopwatch.GetTimestamp() : _timeProvider.GetTimestamp());
+
+    private long ElapsedTicksAt(long timestamp) =>
         _systemClock
-            ? (long)((Stopwatch.GetTimestamp() - _startTimestamp) * s_ticksPerStopwatchTick)
-            : _timeProvider.GetElapsedTime(_startTimestamp).Ticks;
+            ? (long)((timestamp - _startTimestamp) * s_ticksPerStopwatchTick)
+            : _timeProvider.GetElapsedTime(_startTimestamp, timestamp).Ticks;
 
     private static long ComputeMaxDelayTicks(long tickTicks, int wheelSize)
     {
