@@ -41,10 +41,7 @@ public partial class HostileInputTests
         HostileInput input = HostileInput.FromEnvironment();
         var logs = new CollectingLoggerFactory();
         await using RegistryFactory factory = CreateFactory(logs);
-        IRegistry registry = await factory.GetRegistryAsync(ServiceUrl.Parse("scripted://registry?application=hostile"));
-        var listener = new RecordingListener();
-        await registry.SubscribeAsync(s_subscription, listener);
-        ITransportWatcher watcher = _transport.Watchers.Single();
+        (IRegistry registry, RecordingListener listener, ITransportWatcher watcher) = await SubscribeAsync(factory, "hostile");
         ServiceUrl[] pool = [.. Enumerable.Range(1, 40).Select(Provider)];
         long malformed = 0;
         IReadOnlyList<ServiceUrl>? view = null;
@@ -86,10 +83,7 @@ public partial class HostileInputTests
     public async Task Notifications_SnapshotOf100000EntriesWithDuplicates_IsDeliveredOnceDistinct_InLinearTimeAndMemory_AndCachedWithinLimits()
     {
         await using RegistryFactory factory = CreateFactory();
-        IRegistry registry = await factory.GetRegistryAsync(ServiceUrl.Parse("scripted://registry?application=huge"));
-        var listener = new RecordingListener();
-        await registry.SubscribeAsync(s_subscription, listener);
-        ITransportWatcher watcher = _transport.Watchers.Single();
+        (IRegistry registry, RecordingListener listener, ITransportWatcher watcher) = await SubscribeAsync(factory, "huge");
         List<string> entries = [.. Enumerable.Range(1, 50_000).Select(i => Provider(i).ToFullString())];
         entries.AddRange(entries);
         long inputBytes = entries.Sum(e => (long)e.Length * sizeof(char));
@@ -124,10 +118,7 @@ public partial class HostileInputTests
     public async Task Notifications_HugeEntries_AreSkippedWithoutBeingCopied_AndTheListenerGetsTheRest()
     {
         await using RegistryFactory factory = CreateFactory();
-        IRegistry registry = await factory.GetRegistryAsync(ServiceUrl.Parse("scripted://registry?application=big-values"));
-        var listener = new RecordingListener();
-        await registry.SubscribeAsync(s_subscription, listener);
-        ITransportWatcher watcher = _transport.Watchers.Single();
+        (IRegistry registry, RecordingListener listener, ITransportWatcher watcher) = await SubscribeAsync(factory, "big-values");
         string huge = Provider(1).ToFullString() + "&pad=" + new string('x', 4 * 1024 * 1024);
         List<string> entries = [.. Enumerable.Repeat(huge, 8), new string('\0', 2 * 1024 * 1024), string.Empty, Provider(2).ToFullString()];
 
@@ -167,6 +158,15 @@ public partial class HostileInputTests
         }
 
         return entries;
+    }
+
+    /// <summary>A registry of the scripted transport for <paramref name="application"/>, subscribed, and the transport's watch.</summary>
+    private async Task<(IRegistry Registry, RecordingListener Listener, ITransportWatcher Watcher)> SubscribeAsync(RegistryFactory factory, string application)
+    {
+        IRegistry registry = await factory.GetRegistryAsync(ServiceUrl.Parse($"scripted://registry?application={application}"));
+        var listener = new RecordingListener();
+        await registry.SubscribeAsync(s_subscription, listener);
+        return (registry, listener, _transport.Watchers.Single());
     }
 
     private RegistryFactory CreateFactory(ILoggerFactory? logs = null) =>
