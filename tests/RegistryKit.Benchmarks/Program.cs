@@ -18,10 +18,12 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           wheel-lateness [count] [ms]      count timeouts due after ms: how late they run (default 100000, 100)
           wheel-idle [seconds]             process CPU with nothing pending (default 10)
           heartbeat <N> <P-ms>             N registries (one session each) heartbeating every P ms, no-op transport
+          heartbeat-wheel <N> <P-ms>       the wheel alone: one self-re-arming timeout per session, no engine
           heartbeat-timer <N> <P-ms>       the same with one System.Threading.Timer per session
-                                           both: --seconds <n> window (default 10), --settle <n> (default 2)
-                                           heartbeat: --tick <ms> a wheel of that tick instead of the factory's
-                                                      --wheel <n> a wheel of that many buckets instead
+                                           all three: --seconds <n> window (default 10), --settle <n> (default 2)
+                                           heartbeat, heartbeat-wheel: --tick <ms> a wheel of that tick instead of
+                                                      the default (100 ms)
+                                           heartbeat: --wheel <n> a wheel of that many buckets instead
           failback-storm [n] [outage-s]    n registrations, registry down outage-s, then back; virtual time
                                            (default 10000, 60)
           etcd                             1,000 services on one lease against a running etcd, then the steady cost
@@ -68,6 +70,10 @@ switch (args[0])
             Option("--tick", string.Empty) is { Length: > 0 } tick ? TimeSpan.FromMilliseconds(double.Parse(tick, CultureInfo.InvariantCulture)) : null,
             Option("--wheel", string.Empty) is { Length: > 0 } size ? int.Parse(size, CultureInfo.InvariantCulture) : null);
         return 0;
+    case "heartbeat-wheel":
+        await HeartbeatWorkload.RunWheelAsync(Required(1, "N"), TimeSpan.FromMilliseconds(Required(2, "P")), Seconds("--seconds", 10), Seconds("--settle", 2),
+            Option("--tick", string.Empty) is { Length: > 0 } wheelTick ? TimeSpan.FromMilliseconds(double.Parse(wheelTick, CultureInfo.InvariantCulture)) : null);
+        return 0;
     case "heartbeat-timer":
         await HeartbeatWorkload.RunTimersAsync(Required(1, "N"), TimeSpan.FromMilliseconds(Required(2, "P")), Seconds("--seconds", 10), Seconds("--settle", 2));
         return 0;
@@ -88,6 +94,7 @@ switch (args[0])
         WheelWorkloads.Lateness(500, TimeSpan.FromMilliseconds(20));
         await WheelWorkloads.IdleAsync(TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(50));
         await HeartbeatWorkload.RunAsync(500, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(50));
+        await HeartbeatWorkload.RunWheelAsync(500, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(10));
         await HeartbeatWorkload.RunTimersAsync(500, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(50));
         await FailbackStormWorkload.RunAsync(100, TimeSpan.FromSeconds(60));
         if (Option("--etcd", string.Empty) is { Length: > 0 } endpoint)

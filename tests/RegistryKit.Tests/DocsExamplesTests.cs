@@ -65,7 +65,7 @@ public partial class DocsExamplesTests
 
         using var timer = new HashedWheelTimer(time, new HashedWheelTimerOptions
         {
-            TickDuration = TimeSpan.FromMilliseconds(10),
+            TickDuration = TimeSpan.FromMilliseconds(100),
             WheelSize = 8192,
         });
 

@@ -4,7 +4,7 @@ namespace RegistryKit.Timers;
 public sealed class HashedWheelTimerOptions
 {
     /// <summary>Gets or sets how long one tick of the wheel lasts: timeouts fire at most about this late.</summary>
-    /// <value>The default is 10 milliseconds. At least 1 millisecond.</value>
+    /// <value>The default is 100 milliseconds (Netty's). At least 1 millisecond.</value>
     public TimeSpan TickDuration { get; set; } = HashedWheelTimerDefaults.TickDuration;
 
     /// <summary>
@@ -13,7 +13,7 @@ public sealed class HashedWheelTimerOptions
     /// revolution should cover the usual heartbeat intervals and retry delays. Each bucket costs 8 bytes up front and
     /// 56 more once used; the upper limit is a bound, not a suggestion.
     /// </summary>
-    /// <value>The default is 8,192 (81.92 s at the default tick). From 1 to 2^30, and <see cref="TickDuration"/> × the size must fit in a <see cref="TimeSpan"/>.</value>
+    /// <value>The default is 8,192 (819.2 s at the default tick). From 1 to 2^30, and <see cref="TickDuration"/> × the size must fit in a <see cref="TimeSpan"/>.</value>
     public int WheelSize { get; set; } = HashedWheelTimerDefaults.WheelSize;
 
     /// <summary>Gets or sets how many timeouts may be pending at once; beyond it scheduling throws <see cref="TimeoutRejectedException"/>.</summary>

@@ -77,6 +77,35 @@ internal static class HeartbeatWorkload
         }
     }
 
+    /// <summary>
+    /// The wheel alone: one timeout per session that re-arms itself every <paramref name="period"/> (at a fixed rate) and
+    /// calls the same no-op keep-alive. What Netty's figure measures; the difference from <c>heartbeat</c> is the engine.
+    /// </summary>
+    public static async Task RunWheelAsync(int sessions, TimeSpan period, TimeSpan window, TimeSpan settle, TimeSpan? tick = null)
+    {
+        var transport = new NoOpTransport(period);
+        var defaults = new HashedWheelTimerOptions();
+        using var wheel = new HashedWheelTimer(TimeProvider.System, new HashedWheelTimerOptions { TickDuration = tick ?? defaults.TickDuration });
+        long heap = GC.GetTotalMemory(forceFullCollection: true);
+        var clock = Stopwatch.StartNew();
+        var beats = new WheelBeat[sessions];
+        for (int i = 0; i < sessions; i++)
+        {
+            beats[i] = new WheelBeat(wheel, transport, period, period * ((double)i / sessions));
+        }
+
+        double setupSeconds = clock.Elapsed.TotalSeconds;
+        double heapPerSession = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / sessions;
+        TimeSpan wait = period + settle - clock.Elapsed;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
+        Measure(tick is null ? "heartbeat-wheel" : $"heartbeat-wheel/tick{tick.Value.TotalMilliseconds:0}ms", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds, () => wheel.WakeUpThread!.WakeUps);
+        GC.KeepAlive(beats);
+    }
+
     public static async Task RunTimersAsync(int sessions, TimeSpan period, TimeSpan window, TimeSpan settle)
     {
         var transport = new NoOpTransport(period);
@@ -150,5 +179,26 @@ internal static class HeartbeatWorkload
             ("heap_bytes_per_session", heapPerSession),
             ("setup_s", setupSeconds),
             ("window_s", wall));
+    }
+
+    private sealed class WheelBeat : ITimerTask
+    {
+        private readonly HashedWheelTimer _wheel;
+        private readonly NoOpTransport _transport;
+        private readonly TimeSpan _period;
+
+        public WheelBeat(HashedWheelTimer wheel, NoOpTransport transport, TimeSpan period, TimeSpan first)
+        {
+            _wheel = wheel;
+            _transport = transport;
+            _period = period;
+            _wheel.NewTimeout(this, first);
+        }
+
+        public void Run(WheelTimeout timeout)
+        {
+            _wheel.NewTimeout(this, _period, Stopwatch.GetTimestamp());
+            _ = _transport.KeepAliveAsync(s_session, CancellationToken.None);
+        }
     }
 }

@@ -17,7 +17,7 @@ public class HeartbeatManagerTests
     {
         _time = new ManualTimeProvider();
         _start = _time.GetUtcNow();
-        _timer = new HashedWheelTimer(_time);
+        _timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromMilliseconds(10) });
         _listener = new RecordingListener();
     }
 

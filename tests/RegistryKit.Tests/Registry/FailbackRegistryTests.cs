@@ -23,7 +23,7 @@ public class FailbackRegistryTests
     public void SetUp()
     {
         _time = new ManualTimeProvider();
-        _timer = new HashedWheelTimer(_time);
+        _timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromMilliseconds(10) });
         _server = new InMemoryRegistryServer(_time);
     }
 

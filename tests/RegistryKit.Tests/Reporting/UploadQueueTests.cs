@@ -21,7 +21,7 @@ public class UploadQueueTests
     public void SetUp()
     {
         _time = new ManualTimeProvider();
-        _timer = new HashedWheelTimer(_time);
+        _timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromMilliseconds(10) });
         _uploader = new FakeUploader();
         _logger = new CollectingLogger<UploadQueue<int>>();
         _queues = [];

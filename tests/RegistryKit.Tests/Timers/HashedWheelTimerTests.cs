@@ -38,7 +38,7 @@ public class HashedWheelTimerTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(options.TickDuration, Is.EqualTo(TimeSpan.FromMilliseconds(10)));
+            Assert.That(options.TickDuration, Is.EqualTo(TimeSpan.FromMilliseconds(100)));
             Assert.That(options.WheelSize, Is.EqualTo(8192));
             Assert.That(options.MaxPendingTimeouts, Is.Zero);
             Assert.That(options.TaskScheduler, Is.Null);
@@ -415,7 +415,7 @@ public class HashedWheelTimerTests
     [Test]
     public void MaxPendingTimeouts_Exceeded_ThrowsAndKeepsCountExact()
     {
-        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { MaxPendingTimeouts = 2 });
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TickDuration = s_tick, MaxPendingTimeouts = 2 });
         WheelTimeout first = timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(1));
         timer.NewTimeout(_ => { }, TimeSpan.FromSeconds(1));
 
@@ -431,7 +431,7 @@ public class HashedWheelTimerTests
     [Test]
     public void Stop_ReturnsUnprocessedTimeoutsCancelled()
     {
-        var timer = new HashedWheelTimer(_time);
+        var timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = s_tick });
         bool ran = false;
         WheelTimeout a = timer.NewTimeout(_ => ran = true, TimeSpan.FromSeconds(1));
         WheelTimeout b = timer.NewTimeout(_ => ran = true, TimeSpan.FromSeconds(20));
@@ -454,7 +454,7 @@ public class HashedWheelTimerTests
     [Test]
     public void NewTimeout_AfterStop_ThrowsAndCountsNothing()
     {
-        var timer = new HashedWheelTimer(_time);
+        var timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = s_tick });
         timer.Dispose();
 
         Assert.That(() => timer.NewTimeout(_ => { }, TimeSpan.Zero), Throws.TypeOf<ObjectDisposedException>());
@@ -513,7 +513,7 @@ public class HashedWheelTimerTests
     public void TaskScheduler_Set_HandsExpiredTasksToItInsteadOfRunningThemInline()
     {
         var scheduler = new QueueingTaskScheduler();
-        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TaskScheduler = scheduler });
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TickDuration = s_tick, TaskScheduler = scheduler });
         var ran = new List<int>();
         WheelTimeout slow = timer.NewTimeout(_ => ran.Add(1), TimeSpan.FromMilliseconds(10));
         timer.NewTimeout(_ => ran.Add(2), TimeSpan.FromMilliseconds(10));
@@ -574,7 +574,7 @@ public class HashedWheelTimerTests
     public void TaskScheduler_RefusingWork_TaskRunsInlineAndWheelCarriesOn()
     {
         var logger = new CollectingLogger<HashedWheelTimer>();
-        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TaskScheduler = new RefusingTaskScheduler() }, logger);
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TickDuration = s_tick, TaskScheduler = new RefusingTaskScheduler() }, logger);
         var ran = new List<int>();
         timer.NewTimeout(_ => ran.Add(1), TimeSpan.FromMilliseconds(10));
         timer.NewTimeout(_ => ran.Add(2), TimeSpan.FromMilliseconds(10));
@@ -603,7 +603,7 @@ public class HashedWheelTimerTests
     public void Stop_WithTaskScheduler_QueuedTasksThatHaveNotStartedNeverRun()
     {
         var scheduler = new QueueingTaskScheduler();
-        var timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TaskScheduler = scheduler });
+        var timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = s_tick, TaskScheduler = scheduler });
         bool ran = false;
         timer.NewTimeout(_ => ran = true, TimeSpan.FromMilliseconds(10));
         _time.Advance(TimeSpan.FromMilliseconds(10));
@@ -618,7 +618,7 @@ public class HashedWheelTimerTests
     [Test]
     public void Dispose_FromItsOwnTask_StopsWithoutThrowing()
     {
-        var timer = new HashedWheelTimer(_time);
+        var timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = s_tick });
         bool laterRan = false;
         Exception? thrown = null;
         timer.NewTimeout(
@@ -652,7 +652,7 @@ public class HashedWheelTimerTests
         {
             while (HashedWheelTimer.LiveInstances < HashedWheelTimerDefaults.InstanceWarningThreshold)
             {
-                created.Add(new HashedWheelTimer(_time));
+                created.Add(new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = s_tick }));
             }
 
             Assert.That(logger.Entries, Is.Empty);
@@ -673,7 +673,7 @@ public class HashedWheelTimerTests
     public void Stop_DecrementsLiveInstances()
     {
         int before = HashedWheelTimer.LiveInstances;
-        var timer = new HashedWheelTimer(_time);
+        var timer = new HashedWheelTimer(_time, new HashedWheelTimerOptions { TickDuration = s_tick });
         Assert.That(HashedWheelTimer.LiveInstances, Is.EqualTo(before + 1));
 
         timer.Stop();
@@ -795,7 +795,7 @@ public class HashedWheelTimerTests
 
     private HashedWheelTimer CreateTimer(HashedWheelTimerOptions? options = null, ILogger<HashedWheelTimer>? logger = null)
     {
-        var timer = new HashedWheelTimer(_time, options, logger);
+        var timer = new HashedWheelTimer(_time, options ?? new HashedWheelTimerOptions { TickDuration = s_tick }, logger);
         _timers.Add(timer);
         return timer;
     }
