@@ -16,7 +16,8 @@ namespace RegistryKit.Registry;
 /// </summary>
 /// <remarks>
 /// Lock order: <see cref="_lock"/> guards every field below it; it is never held across an await, a transport
-/// call or a listener call.
+/// call or a listener call. The heartbeat's own state lives in <see cref="HeartbeatChain"/>, under that object's
+/// monitor, which may be taken while holding <see cref="_lock"/> but never the other way round.
 /// </remarks>
 internal sealed partial class FailbackRegistry : IRegistry
 {
@@ -34,10 +35,7 @@ internal sealed partial class FailbackRegistry : IRegistry
     private readonly SemaphoreSlim _sessionGate = new(1, 1);
     private readonly SemaphoreSlim _retrySlots;
     private readonly CancellationTokenSource _disposing = new();
-    private readonly HeartbeatTask _heartbeatTask;
-
-    // The wheel reads the same clock, so a timestamp read here serves it too (one clock read less per heartbeat).
-    private readonly bool _sharesTimerClock;
+    private readonly HeartbeatChain _heartbeat;
     private readonly Action? _onDisposed;
     private readonly RegistryCacheStore? _cache;
     private readonly RegistryTelemetry? _telemetry;
@@ -46,13 +44,6 @@ internal sealed partial class FailbackRegistry : IRegistry
     private readonly Dictionary<ServiceUrl, Subscription> _subscriptions = [];
     private readonly Dictionary<RetryKey, RetryTask> _retries = [];
     private RegistrySession? _session;
-    private WheelTimeout _heartbeat;
-    private int _heartbeatFailures;
-    private long _nextBeatDue;
-    private RegistrySession? _beatInFlightFor;
-    private long _lastBeatAt = -1;
-    private long _unreachableSince = -1;
-    private long _skippedBeats;
     private readonly long _epoch;
     private int _state;
     private long _malformedEntries;
@@ -86,12 +77,11 @@ internal sealed partial class FailbackRegistry : IRegistry
         _logger = logger ?? NullLogger.Instance;
         _random = random ?? new Random();
         _retrySlots = new SemaphoreSlim(options.MaxConcurrentRetries, options.MaxConcurrentRetries);
-        _heartbeatTask = new HeartbeatTask(this);
-        _sharesTimerClock = ReferenceEquals(timer.TimeProvider, timeProvider);
         _epoch = timeProvider.GetTimestamp();
         _onDisposed = onDisposed;
         _cache = cache;
         _telemetry = telemetry;
+        _heartbeat = new HeartbeatChain(this, _epoch);
         _telemetry?.Track(this);
     }
 
@@ -149,14 +139,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         TimeSpan? unreachableFor;
         TimeSpan? interval;
         long skipped;
-        lock (_lock)
-        {
-            interval = _session is null ? null : BeatInterval(_session);
-            long now = ElapsedTicks();
-            sinceBeat = _lastBeatAt < 0 ? null : TimeSpan.FromTicks(now - _lastBeatAt);
-            unreachableFor = _unreachableSince < 0 ? null : TimeSpan.FromTicks(now - _unreachableSince);
-            skipped = _skippedBeats;
-        }
+        _heartbeat.ReadStatus(ElapsedTicks(), out interval, out sinceBeat, out unreachableFor, out skipped);
 
         return new RegistryStatus(IsAvailable, PendingRetries, MalformedEntries, StaleSnapshots, NotificationsDelivered, SessionRecoveries)
         {
@@ -440,6 +423,9 @@ internal sealed partial class FailbackRegistry : IRegistry
             return;
         }
 
+        // No keep-alive from now on, and none for a session that is still being opened.
+        _heartbeat.Close();
+
         using var shutdown = new CancellationTokenSource(_options.ShutdownTimeout, _timeProvider);
         try
         {
@@ -472,7 +458,6 @@ internal sealed partial class FailbackRegistry : IRegistry
                 }
 
                 _retries.Clear();
-                _heartbeat.Cancel();
                 dynamicUrls = [.. _registered.Where(url => url.IsDynamic)];
                 subscriptions = [.. _subscriptions.Values];
                 _subscriptions.Clear();
@@ -722,9 +707,9 @@ internal sealed partial class FailbackRegistry : IRegistry
                 lock (_lock)
                 {
                     // No session could be opened: the registry is unreachable from now (or since heartbeats failed).
-                    if (_state == Running && _unreachableSince < 0)
+                    if (_state == Running)
                     {
-                        _unreachableSince = ElapsedTicks();
+                        _heartbeat.MarkUnreachable();
                     }
                 }
 
@@ -738,13 +723,7 @@ internal sealed partial class FailbackRegistry : IRegistry
                 if (!disposed)
                 {
                     _session = session;
-                    _heartbeatFailures = 0;
-
-                    // Opening the session is the registry's first confirmation of it, as an acknowledged heartbeat is.
-                    _lastBeatAt = ElapsedTicks();
-                    _heartbeat.Cancel();
-                    _nextBeatDue = ElapsedTicks() + BeatInterval(session).Ticks;
-                    _heartbeat = _timer.NewTimeout(_heartbeatTask, BeatInterval(session));
+                    _heartbeat.Start(session, BeatInterval(session));
                 }
             }
 
@@ -848,7 +827,7 @@ internal sealed partial class FailbackRegistry : IRegistry
             }
 
             _session = null;
-            _heartbeat.Cancel();
+            _heartbeat.Stop(lost);
         }
 
         Log.SessionLost(_logger, lost.Id);
@@ -926,213 +905,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         }
     }
 
-    /// <summary>
-    /// A heartbeat slot came due. The next slot is scheduled first, at a fixed rate from the previous deadline (so
-    /// lateness never accumulates); then one keep-alive is sent, unless the previous one is still in flight.
-    /// </summary>
-    /// <remarks>
-    /// This runs for every session on every interval, so it reads the clock once and takes the lock once; the
-    /// keep-alive's outcome takes it once more (<see cref="OnBeatAnswered"/>).
-    /// </remarks>
-    private void OnBeatDue(WheelTimeout fired)
-    {
-        RegistrySession session;
-        int overdue = 0;
-        long started;
-        lock (_lock)
-        {
-            // Only the timeout armed last may beat: one that expired just before a recovery re-armed the chain would
-            // otherwise start a second chain of heartbeats.
-            if (_state != Running || _session is null || fired != _heartbeat)
-            {
-                return;
-            }
-
-            // Read under the lock: a reading taken before waiting for it could be stale enough for the next slot to be
-            // chosen in the past.
-            started = _timeProvider.GetTimestamp();
-            session = _session;
-            long now = ElapsedTicksAt(started);
-            TimeSpan delay = FixedRate.Next(ref _nextBeatDue, BeatInterval(session).Ticks, now);
-            _heartbeat = _sharesTimerClock ? _timer.NewTimeout(_heartbeatTask, delay, started) : _timer.NewTimeout(_heartbeatTask, delay);
-            if (ReferenceEquals(_beatInFlightFor, session))
-            {
-                // Never two keep-alives in flight for one session: a slow registry gets one at a time. A keep-alive
-                // still unanswered after a whole interval counts as failed, so a registry that hangs is found out.
-                _skippedBeats++;
-                overdue = ++_heartbeatFailures;
-                if (overdue >= _options.HeartbeatFailureThreshold && _unreachableSince < 0)
-                {
-                    _unreachableSince = now;
-                }
-            }
-            else
-            {
-                _beatInFlightFor = session;
-            }
-        }
-
-        if (overdue == 0)
-        {
-            Beat(session, started);
-            return;
-        }
-
-        _telemetry?.RecordHeartbeatOverdue();
-        Log.HeartbeatFailed(_logger, session.Id, overdue, new TimeoutException("The previous keep-alive is still unanswered after a whole heartbeat interval."));
-        if (overdue >= _options.HeartbeatFailureThreshold)
-        {
-            OnSessionLost(session);
-        }
-    }
-
-    /// <summary>
-    /// Sends one keep-alive. A transport that answers at once (the in-memory one, a batching one) is handled without an
-    /// async state machine; anything else, or a traced heartbeat, goes through <see cref="BeatAsync"/>.
-    /// </summary>
-    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
-    private void Beat(RegistrySession session, long started)
-    {
-        if (RegistryTelemetry.ActivitySource.HasListeners())
-        {
-            _ = BeatAsync(session, started, pending: null);
-            return;
-        }
-
-        // The keep-alive is consumed exactly once: its result read here, or awaited by BeatAsync.
-#pragma warning disable CA2012
-        ValueTask pending;
-        try
-        {
-            pending = _transport.KeepAliveAsync(session, _disposing.Token);
-        }
-        catch (Exception exception)
-        {
-            pending = ValueTask.FromException(exception);
-        }
-
-        if (pending.IsCompletedSuccessfully)
-        {
-            pending.GetAwaiter().GetResult();
-
-            // Answered within this call: unless someone collects heartbeat durations, the instant it was sent serves as
-            // the instant it was answered, and the clock is not read again.
-            OnBeatAnswered(session, started, exception: null, answered: _telemetry?.TimesHeartbeats == true ? null : started);
-            return;
-        }
-
-        _ = BeatAsync(session, started, pending);
-#pragma warning restore CA2012
-    }
-
-    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Heartbeats run in the background; failures are counted and logged.")]
-    private async Task BeatAsync(RegistrySession session, long started, ValueTask? pending)
-    {
-        using Activity? activity = RegistryTelemetry.StartActivity(RegistryTelemetry.Spans.Heartbeat);
-        Exception? failure = null;
-        try
-        {
-            if (pending is { } sent)
-            {
-                await sent.ConfigureAwait(false);
-            }
-            else
-            {
-                await _transport.KeepAliveAsync(session, _disposing.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception exception)
-        {
-            failure = exception;
-            if (!_disposing.IsCancellationRequested)
-            {
-                RegistryTelemetry.Fail(activity, exception);
-            }
-        }
-
-        OnBeatAnswered(session, started, failure);
-    }
-
-    /// <summary>
-    /// The keep-alive sent at <paramref name="started"/> was answered: acknowledged when <paramref name="exception"/> is
-    /// <see langword="null"/>. One lock for the bookkeeping and the in-flight mark.
-    /// </summary>
-    /// <param name="session">The session the keep-alive was for.</param>
-    /// <param name="started">When it was sent (a timestamp of the registry's clock).</param>
-    /// <param name="exception">Why it failed; <see langword="null"/> when acknowledged.</param>
-    /// <param name="answered">When the answer came, if the caller knows; otherwise the clock is read.</param>
-    private void OnBeatAnswered(RegistrySession session, long started, Exception? exception, long? answered = null)
-    {
-        long ended = answered ?? _timeProvider.GetTimestamp();
-        if (exception is not null && _disposing.IsCancellationRequested)
-        {
-            // Shutting down: a keep-alive cut short by it says nothing about the registry.
-            ClearBeatInFlight(session);
-            return;
-        }
-
-        int failures = 0;
-        bool current;
-        lock (_lock)
-        {
-            if (ReferenceEquals(_beatInFlightFor, session))
-            {
-                _beatInFlightFor = null;
-            }
-
-            // A late reply for an old session says nothing about the current one.
-            current = ReferenceEquals(_session, session);
-            if (current && exception is null)
-            {
-                // Reachable again only once a keep-alive is acknowledged: a registry that opens sessions but never
-                // answers keep-alives is not reachable in any way that keeps registrations alive.
-                _heartbeatFailures = 0;
-                _lastBeatAt = ElapsedTicksAt(ended);
-                _unreachableSince = -1;
-            }
-            else if (current && exception is not RegistrySessionLostException)
-            {
-                failures = ++_heartbeatFailures;
-
-                // Unreachable: recovery runs with backoff (each intent's retry) until a session opens again.
-                if (failures >= _options.HeartbeatFailureThreshold && _unreachableSince < 0)
-                {
-                    _unreachableSince = ElapsedTicksAt(ended);
-                }
-            }
-        }
-
-        if (exception is RegistrySessionLostException)
-        {
-            OnSessionLost(session);
-        }
-        else if (failures > 0)
-        {
-            Log.HeartbeatFailed(_logger, session.Id, failures, exception!);
-            if (failures >= _options.HeartbeatFailureThreshold)
-            {
-                OnSessionLost(session);
-            }
-        }
-
-        // Last: a metrics listener that throws must not leave the keep-alive marked in flight or a lost session unseen.
-        _telemetry?.RecordHeartbeat(succeeded: exception is null, _timeProvider.GetElapsedTime(started, ended));
-    }
-
-    private void ClearBeatInFlight(RegistrySession session)
-    {
-        lock (_lock)
-        {
-            if (ReferenceEquals(_beatInFlightFor, session))
-            {
-                _beatInFlightFor = null;
-            }
-        }
-    }
-
     private long ElapsedTicks() => _timeProvider.GetElapsedTime(_epoch).Ticks;
-
-    private long ElapsedTicksAt(long timestamp) => _timeProvider.GetElapsedTime(_epoch, timestamp).Ticks;
 
     /// <summary>The configured interval, unless the registry granted a TTL it would not fit in; else the transport's.</summary>
     private TimeSpan BeatInterval(RegistrySession session) =>
@@ -1456,11 +1229,6 @@ internal sealed partial class FailbackRegistry : IRegistry
         public WheelTimeout Handle { get; set; }
 
         public void Run(WheelTimeout timeout) => owner.OnRetryDue(this);
-    }
-
-    private sealed class HeartbeatTask(FailbackRegistry owner) : ITimerTask
-    {
-        public void Run(WheelTimeout timeout) => owner.OnBeatDue(timeout);
     }
 
     internal sealed class Subscription(ServiceUrl url)

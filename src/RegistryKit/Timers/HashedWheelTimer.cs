@@ -89,6 +89,11 @@ public sealed partial class HashedWheelTimer : IDisposable
     private long _pending;
     private TimeoutNode? _free;
     private int _freeCount;
+
+    // The node of the task a pass ran last, retired and kept for the next task's own re-arm (a heartbeat scheduling
+    // its next beat), which then reuses a node still in cache instead of one pooled a whole pass ago. Only the thread
+    // running a pass's tasks inline reads or writes it (RunExpired, and Schedule called from one of those tasks).
+    private TimeoutNode? _spare;
     private bool _stopped;
     private int _workerRequests;
     private int _runningOnScheduler;
@@ -401,15 +406,24 @@ public sealed partial class HashedWheelTimer : IDisposable
                 dueTick = _lastTick + 1;
             }
 
-            node = _free ?? new TimeoutNode();
-            if (_free is not null)
+            bool ownTask = s_runningTasksOf == this;
+            if (ownTask && _spare is not null)
             {
-                _free = node.Next;
-                _freeCount--;
+                node = _spare;
+                _spare = null;
+            }
+            else
+            {
+                node = _free ?? new TimeoutNode();
+                if (_free is not null)
+                {
+                    _free = node.Next;
+                    _freeCount--;
+                }
             }
 
             node.Task = task;
-            if (s_runningTasksOf == this)
+            if (ownTask)
             {
                 // A task of this wheel (a heartbeat re-arming itself) places its timeout at once: the node and the
                 // bucket are in cache now and would not be at the next pass. The new ones go first, so that a bucket
@@ -749,23 +763,40 @@ public sealed partial class HashedWheelTimer : IDisposable
         {
             if (_taskScheduler is null)
             {
-                // Each node is retired right after its task, while it is in cache, and the chain goes back to the
-                // pool in one splice: a second walk over a full bucket's nodes (50,000 in the lateness workload) would
-                // hold up the next pass.
-                TimeoutNode tail = expired;
+                // Each node is retired right after its task, while it is in cache, and becomes the spare that the next
+                // task's own re-arm takes; a spare left untaken joins a chain that goes back to the pool in one splice
+                // at the end (a second walk over a full bucket's nodes, 50,000 in the lateness workload, would hold up
+                // the next pass).
+                TimeoutNode? pooled = null;
+                TimeoutNode? pooledTail = null;
                 int count = 0;
-                for (TimeoutNode? node = expired; node is not null; node = node.Next)
+                TimeoutNode? node = expired;
+                while (node is not null)
                 {
+                    TimeoutNode? next = node.Next;
                     Invoke(node);
                     Retire(node);
-                    tail = node;
-                    count++;
+                    if (_spare is { } untaken)
+                    {
+                        untaken.Next = pooled;
+                        pooled = untaken;
+                        pooledTail ??= untaken;
+                        count++;
+                    }
+
+                    node.Next = null;
+                    _spare = node;
+                    node = next;
                 }
 
+                TimeoutNode last = _spare!;
+                _spare = null;
+                last.Next = pooled;
+                pooledTail ??= last;
                 Enter();
                 try
                 {
-                    PoolChainLocked(expired, tail, count);
+                    PoolChainLocked(last, pooledTail, count + 1);
                 }
                 finally
                 {

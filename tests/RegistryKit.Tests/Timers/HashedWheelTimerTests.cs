@@ -744,6 +744,56 @@ public class HashedWheelTimerTests
     }
 
     [Test]
+    public void TasksReArmingThemselves_ReuseTheNodeOfTheTaskBefore_WithoutConfusingOldAndNewHandles()
+    {
+        // A re-arming task takes the node the task before it just finished with; the handles of both generations must
+        // keep telling the truth, and the counts must stay exact.
+        HashedWheelTimer timer = CreateTimer();
+        var old = new List<WheelTimeout>();
+        var renewed = new List<WheelTimeout>();
+        var rearming = new ReArmingTask(timer, old, renewed);
+        var counting = new CountingTask();
+        timer.NewTimeout(counting, TimeSpan.FromMilliseconds(10));
+        for (int i = 0; i < 5; i++)
+        {
+            timer.NewTimeout(rearming, TimeSpan.FromMilliseconds(10));
+        }
+
+        timer.NewTimeout(counting, TimeSpan.FromMilliseconds(10));
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(counting.Runs, Is.EqualTo(2));
+            Assert.That(old, Has.Count.EqualTo(5));
+            Assert.That(renewed, Has.Count.EqualTo(5));
+            Assert.That(timer.PendingTimeouts, Is.EqualTo(5));
+
+            // Seven nodes ran; five went on as the re-armed timeouts, two came back to the pool.
+            Assert.That(timer.PooledNodes, Is.EqualTo(2));
+            Assert.That(old.Select(h => h.IsExpired), Is.All.True);
+            Assert.That(old.Select(h => h.Cancel()), Is.All.False);
+            Assert.That(renewed.Select(h => h.IsPending), Is.All.True);
+        });
+
+        Assert.That(renewed[2].Cancel(), Is.True);
+        Assert.Multiple(() =>
+        {
+            Assert.That(renewed[2].Cancel(), Is.False);
+            Assert.That(old[2].IsExpired, Is.True);
+            Assert.That(timer.PendingTimeouts, Is.EqualTo(4));
+        });
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(renewed.Where((_, i) => i != 2).Select(h => h.IsExpired), Is.All.True);
+            Assert.That(renewed[2].IsCancelled, Is.True);
+            Assert.That(old, Has.Count.EqualTo(9));
+        });
+    }
+
+    [Test]
     public void ExpiringMoreNodesThanThePoolKeeps_PoolsUpToItsLimit_AndRunsEveryTask()
     {
         HashedWheelTimer timer = CreateTimer();
@@ -842,6 +892,19 @@ public class HashedWheelTimerTests
         public int Runs { get; private set; }
 
         public void Run(WheelTimeout timeout) => Runs++;
+    }
+
+    /// <summary>Records each handle it runs with; the first five runs each schedule it again, 10 ms later.</summary>
+    private sealed class ReArmingTask(HashedWheelTimer timer, List<WheelTimeout> ran, List<WheelTimeout> scheduled) : ITimerTask
+    {
+        public void Run(WheelTimeout timeout)
+        {
+            ran.Add(timeout);
+            if (ran.Count <= 5)
+            {
+                scheduled.Add(timer.NewTimeout(this, TimeSpan.FromMilliseconds(10)));
+            }
+        }
     }
 
     private sealed class RecurringTask(HashedWheelTimer timer, TimeSpan period, Func<TimeSpan> clock) : ITimerTask
