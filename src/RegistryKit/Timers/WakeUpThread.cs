@@ -11,9 +11,10 @@ namespace RegistryKit.Timers;
 /// Why not a System.Threading timer: .NET's timer queue counts in <see cref="Environment.TickCount64"/>, which on Linux
 /// moves in steps of the kernel tick (4 ms at HZ = 250), and it hands every callback to the thread pool, whose worker
 /// then spins before it sleeps again. Measured here, that made each wake-up about 4 ms late at worst and cost about
-/// 340 µs of CPU; <see cref="Monitor.Wait(object, int)"/> on a dedicated thread wakes within a fraction of a
-/// millisecond of the instant asked for on Linux (on Windows, within the system timer's resolution, about 15.6 ms by
-/// default) and costs about 35 µs (docs/benchmarks.md).
+/// 340 µs of CPU. A dedicated thread costs about 35 µs per wake-up. On Linux it waits on a <see cref="Futex"/> until
+/// the instant itself and wakes about 0.1 ms after it; elsewhere it waits with <see cref="Monitor.Wait(object, int)"/>,
+/// which takes whole milliseconds (rounded up, so up to 1 ms more) and on Windows is as coarse as the system timer,
+/// about 15.6 ms by default (docs/benchmarks.md).
 /// </para>
 /// <para>
 /// The thread exists only while the wheel needs it: after <see cref="HashedWheelTimerDefaults.WakeUpThreadIdleExit"/>
@@ -30,11 +31,18 @@ internal sealed class WakeUpThread : ITimer
     private readonly long _idleExitTimestampTicks;
     private readonly object _gate = new();
 
+    // On Linux, the thread waits on a futex, to the microsecond; elsewhere (or if the futex fails) with Monitor.Wait, in
+    // whole milliseconds rounded up.
+    private readonly Futex? _futex;
+
     // Stopwatch timestamp at which the callback is due; NotArmed when none is.
     private long _due = NotArmed;
     private Thread? _thread;
     private bool _threadRunning;
     private bool _disposed;
+
+    // Whether the thread is waiting on the futex (outside the gate), so that an earlier instant must wake it.
+    private bool _waitingOnFutex;
 
     public WakeUpThread(Action callback, string threadName)
         : this(callback, threadName, HashedWheelTimerDefaults.WakeUpThreadIdleExit)
@@ -47,6 +55,22 @@ internal sealed class WakeUpThread : ITimer
         _callback = callback;
         _threadName = threadName;
         _idleExitTimestampTicks = ToTimestampTicks(idleExit);
+        _futex = Futex.TryCreate();
+    }
+
+    /// <summary>Gets whether the thread waits to the microsecond (a Linux futex) rather than in whole milliseconds.</summary>
+    internal bool WaitsPrecisely => _futex is { IsBroken: false };
+
+    /// <summary>Gets whether the thread is parked on the futex, waiting for an instant or a wake.</summary>
+    internal bool IsWaitingOnFutex
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waitingOnFutex;
+            }
+        }
     }
 
     /// <summary>Gets how many times the callback has run.</summary>
@@ -102,7 +126,7 @@ internal sealed class WakeUpThread : ITimer
             }
             else if (sooner)
             {
-                Monitor.Pulse(_gate);
+                WakeLocked();
             }
         }
 
@@ -121,7 +145,7 @@ internal sealed class WakeUpThread : ITimer
             _disposed = true;
             _due = NotArmed;
             thread = _threadRunning ? _thread : null;
-            Monitor.Pulse(_gate);
+            WakeLocked();
         }
 
         if (thread is not null && thread != Thread.CurrentThread)
@@ -174,6 +198,25 @@ internal sealed class WakeUpThread : ITimer
                     }
 
                     long until = _due == NotArmed ? idleSince + _idleExitTimestampTicks : _due;
+                    if (_futex is { IsBroken: false } futex)
+                    {
+                        // To the instant itself, outside the gate; the sequence read under it means a Change or Dispose
+                        // that comes before the wait starts still ends it.
+                        int sequence = futex.Sequence;
+                        _waitingOnFutex = true;
+                        Monitor.Exit(_gate);
+                        try
+                        {
+                            futex.Wait(sequence, until);
+                        }
+                        finally
+                        {
+                            Monitor.Enter(_gate);
+                            _waitingOnFutex = false;
+                        }
+
+                        continue;
+                    }
 
                     // Whole milliseconds, rounded up: the wait never ends before the instant asked for, and a wake-up
                     // that comes a little early (a pulse, a spurious one) goes round the loop and waits again.
@@ -183,6 +226,19 @@ internal sealed class WakeUpThread : ITimer
 
             _callback();
             idleSince = Stopwatch.GetTimestamp();
+        }
+    }
+
+    /// <summary>Ends the thread's current wait, on the futex or the monitor. Under the gate.</summary>
+    private void WakeLocked()
+    {
+        if (_waitingOnFutex)
+        {
+            _futex!.Wake();
+        }
+        else
+        {
+            Monitor.Pulse(_gate);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using RegistryKit.Timers;
 
 namespace RegistryKit.Tests.Timers;
@@ -129,5 +131,78 @@ public class WakeUpThreadTests
 
         Assert.That(thread.Join(s_guard), Is.True, "an idle wake-up thread must end without being disposed");
         Assert.That(wakeUp.IsThreadRunning, Is.False);
+    }
+
+    [Test]
+    public void OnLinux_TheThreadWaitsOnAFutex_ToTheInstantItself()
+    {
+        Assume.That(OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64, "futexes are used on Linux x64 and Arm64 only");
+        using var wakeUp = new WakeUpThread(() => { }, "test wake-up");
+
+        Assert.That(wakeUp.WaitsPrecisely, Is.True);
+    }
+
+    [Test]
+    public void ArmedSooner_WhileParkedForAnHour_WakesAtTheSoonerInstant()
+    {
+        using var woke = new SemaphoreSlim(0);
+        using var wakeUp = new WakeUpThread(() => woke.Release(), "test wake-up");
+        wakeUp.Change(TimeSpan.FromHours(1), Timeout.InfiniteTimeSpan);
+        WaitUntilParked(wakeUp);
+
+        wakeUp.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+
+        Assert.That(woke.Wait(s_guard), Is.True, "the sooner instant must end the hour-long wait");
+        Assert.That(wakeUp.WakeUps, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Dispose_WhileParkedForAnHour_EndsTheThreadAtOnce()
+    {
+        var wakeUp = new WakeUpThread(() => { }, "test wake-up");
+        wakeUp.Change(TimeSpan.FromHours(1), Timeout.InfiniteTimeSpan);
+        WaitUntilParked(wakeUp);
+        Thread thread = wakeUp.LastThread!;
+
+        var disposed = Task.Run(wakeUp.Dispose);
+
+        Assert.That(disposed.Wait(s_guard), Is.True, "Dispose must wake the thread and join it");
+        Assert.Multiple(() =>
+        {
+            Assert.That(thread.IsAlive, Is.False);
+            Assert.That(wakeUp.WakeUps, Is.Zero, "disposing is not a wake-up");
+        });
+    }
+
+    [Test]
+    public void Futex_WaitWithASequenceAWakeHasMovedOn_ReturnsAtOnce()
+    {
+        Futex? futex = Futex.TryCreate();
+        Assume.That(futex, Is.Not.Null, "no futex on this platform");
+        int sequence = futex!.Sequence;
+        futex.Wake();
+
+        // The wake came between reading the sequence and waiting: the wait must not sleep for the hour.
+        var waited = Task.Run(() => futex.Wait(sequence, Stopwatch.GetTimestamp() + (3600 * Stopwatch.Frequency)));
+
+        Assert.That(waited.Wait(s_guard), Is.True, "a wake before the wait must not be lost");
+        Assert.That(waited.Result, Is.True);
+        Assert.That(futex.IsBroken, Is.False);
+    }
+
+    /// <summary>Waits (bounded by the guard) until the thread has gone to wait on the futex, where there is one.</summary>
+    private static void WaitUntilParked(WakeUpThread wakeUp)
+    {
+        if (!wakeUp.WaitsPrecisely)
+        {
+            return;
+        }
+
+        var guard = Stopwatch.StartNew();
+        while (!wakeUp.IsWaitingOnFutex)
+        {
+            Assert.That(guard.Elapsed, Is.LessThan(s_guard), "the thread never went to wait");
+            Thread.Yield();
+        }
     }
 }
