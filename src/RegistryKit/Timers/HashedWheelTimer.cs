@@ -64,6 +64,7 @@ public sealed partial class HashedWheelTimer : IDisposable
     private readonly int _mask;
     private readonly int _shift;
     private readonly long _tickTicks;
+    private readonly TickDivisor _perTick;
     private readonly long _maxDelayTicks;
     private readonly long _maxPending;
     private readonly TaskScheduler? _taskScheduler;
@@ -125,6 +126,7 @@ public sealed partial class HashedWheelTimer : IDisposable
         _buckets = new TimeoutNode?[wheelSize];
 
         _tickTicks = options.TickDuration.Ticks;
+        _perTick = new TickDivisor(_tickTicks);
         _maxDelayTicks = ComputeMaxDelayTicks(_tickTicks, wheelSize);
         _maxPending = options.MaxPendingTimeouts == 0 ? long.MaxValue : options.MaxPendingTimeouts;
         _taskScheduler = options.TaskScheduler;
@@ -373,7 +375,7 @@ public sealed partial class HashedWheelTimer : IDisposable
             ThrowDelayOutOfRange(delay);
         }
 
-        long dueTick = (now + delayTicks + _tickTicks - 1) / _tickTicks;
+        long dueTick = _perTick.Divide(now + delayTicks + _tickTicks - 1);
         TimeoutNode node;
         long stamp;
         bool rearm = false;
@@ -394,7 +396,7 @@ public sealed partial class HashedWheelTimer : IDisposable
             {
                 // Nothing is in the buckets, so the wheel may skip the ticks it slept through. This keeps the round
                 // count of a new timeout small however long the timer was idle.
-                long nowTick = now / _tickTicks;
+                long nowTick = _perTick.Divide(now);
                 if (nowTick > _lastTick)
                 {
                     _lastTick = nowTick;
@@ -501,7 +503,7 @@ public sealed partial class HashedWheelTimer : IDisposable
     private void RunDuePass()
     {
         long now = ElapsedTicks();
-        long currentTick = now / _tickTicks;
+        long currentTick = _perTick.Divide(now);
         TimeoutNode? expired = null;
         TimeoutNode? expiredTail = null;
         bool rearm;

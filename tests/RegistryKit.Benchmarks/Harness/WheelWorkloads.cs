@@ -32,6 +32,8 @@ internal static class WheelWorkloads
             // A fresh timer has no pooled nodes: every pending timeout needs one, and that node is its retained cost.
             long heap = GC.GetTotalMemory(forceFullCollection: true);
             long allocated = GC.GetAllocatedBytesForCurrentThread();
+            int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
+            TimeSpan paused = GC.GetTotalPauseDuration();
             long started = Stopwatch.GetTimestamp();
             for (int i = 0; i < count; i++)
             {
@@ -39,6 +41,8 @@ internal static class WheelWorkloads
             }
 
             double scheduleNs = Stopwatch.GetElapsedTime(started).TotalNanoseconds / count;
+            double gcPauseNs = (GC.GetTotalPauseDuration() - paused).TotalNanoseconds / count;
+            (gen0, gen1, gen2) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2);
             double allocPerOp = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / count;
             double heapPerTimeout = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / count;
 
@@ -64,14 +68,27 @@ internal static class WheelWorkloads
                 handles[i].Cancel();
             }
 
+            // The same again on a second fresh wheel, in heap the first one's nodes (garbage now) had touched: what a
+            // schedule costs in a process that has been running, without the kernel's first-touch faults on new heap
+            // (a page fault per 4 KiB, 73 nodes).
+            timer.Dispose();
+            double warmHeapNs = WarmHeapSchedule(handles, delays);
+
             Report.Result(
                 "wheel-schedule",
                 ("timeouts", count),
                 ("ns_per_op", scheduleNs),
+                ("warm_heap_ns_per_op", warmHeapNs),
                 ("alloc_bytes_per_op", allocPerOp),
                 ("heap_bytes_per_timeout", heapPerTimeout),
                 ("cancel_ns_per_op", cancelNs),
-                ("pooled_alloc_bytes_per_op", pooledAllocPerOp));
+                ("pooled_alloc_bytes_per_op", pooledAllocPerOp),
+
+                // The collections during the schedule loop (every node survives them) and their pauses, per schedule.
+                ("gc_pause_ns_per_op", gcPauseNs),
+                ("gen0_gcs", gen0),
+                ("gen1_gcs", gen1),
+                ("gen2_gcs", gen2));
         }
 
         handles = [];
@@ -91,6 +108,29 @@ internal static class WheelWorkloads
         double cancelDelayNs = MeasureLoop(count, i => sources[i].Cancel());
         Report.Result("wheel-schedule/delay", ("timeouts", count), ("ns_per_op", ns), ("alloc_bytes_per_op", alloc), ("heap_bytes_per_timeout", heapPer), ("cancel_ns_per_op", cancelDelayNs));
         GC.KeepAlive(tasks);
+    }
+
+    private static double WarmHeapSchedule(WheelTimeout[] handles, TimeSpan[] delays)
+    {
+        // The old handles would keep the first wheel's nodes alive.
+        Array.Clear(handles);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        using var timer = NettyShapedWheel();
+        long started = Stopwatch.GetTimestamp();
+        for (int i = 0; i < handles.Length; i++)
+        {
+            handles[i] = timer.NewTimeout(s_noOpTask, delays[i]);
+        }
+
+        double ns = Stopwatch.GetElapsedTime(started).TotalNanoseconds / handles.Length;
+        for (int i = 0; i < handles.Length; i++)
+        {
+            handles[i].Cancel();
+        }
+
+        return ns;
     }
 
     /// <summary>Schedules a timeout and cancels it at once, <paramref name="pairs"/> times.</summary>
