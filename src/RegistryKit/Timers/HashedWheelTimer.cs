@@ -80,6 +80,16 @@ public sealed partial class HashedWheelTimer : IDisposable
     private readonly TimeoutNode _incoming = NewSentinel();
     private long _incomingBase;
 
+    // The due bucket a pass is expiring a chunk at a time, moved aside so that a cancel can still unlink its nodes and a
+    // new timeout a revolution away joins the bucket instead; and how many nodes a chunk takes.
+    private readonly TimeoutNode _draining = NewSentinel();
+    private const int DrainChunk = 256;
+
+    // New timeouts found already due when they were placed (after a pass had moved past their tick), expired and
+    // waiting, linked by Next, for the pass under way to run them.
+    private TimeoutNode? _overdue;
+    private TimeoutNode? _overdueTail;
+
     // The wake-up the wheel wants (a tick, or long.MaxValue for none), and a version bumped with every change of it.
     // ApplyArm hands the latest to the timer; _appliedArmVersion (under _armGate) is the version the timer has.
     private long _armedTick = long.MaxValue;
@@ -268,6 +278,28 @@ public sealed partial class HashedWheelTimer : IDisposable
     /// </summary>
     public void Dispose() => StopCore(waitForRunningTasks: s_runningTasksOf != this);
 
+    /// <summary>Cancels every timeout of one list for <see cref="Stop"/>, adding its handle to <paramref name="unprocessed"/>. Under the lock.</summary>
+    private void CancelAllLocked(TimeoutNode sentinel, List<WheelTimeout> unprocessed)
+    {
+        TimeoutNode node = sentinel.Next!;
+        while (node != sentinel)
+        {
+            TimeoutNode next = node.Next!;
+            long stamp = node.Stamp;
+            Volatile.Write(ref node.Stamp, stamp | StateCancelled);
+            unprocessed.Add(new WheelTimeout(this, node, stamp));
+
+            // A handle kept by a caller must not hold its task or the rest of the bucket alive.
+            node.Task = null;
+            node.Next = null;
+            node.Prev = null;
+            node = next;
+        }
+
+        sentinel.Next = sentinel;
+        sentinel.Prev = sentinel;
+    }
+
     private List<WheelTimeout> StopCore(bool waitForRunningTasks)
     {
         List<WheelTimeout> unprocessed = [];
@@ -280,31 +312,14 @@ public sealed partial class HashedWheelTimer : IDisposable
                 _stopped = true;
                 stoppedNow = true;
                 unprocessed = new List<WheelTimeout>((int)Math.Min(_pending, 1 << 20));
-                PlaceIncomingLocked();
+                CancelAllLocked(_incoming, unprocessed);
+                CancelAllLocked(_draining, unprocessed);
                 foreach (TimeoutNode? sentinel in _buckets)
                 {
-                    if (sentinel is null)
+                    if (sentinel is not null)
                     {
-                        continue;
+                        CancelAllLocked(sentinel, unprocessed);
                     }
-
-                    TimeoutNode node = sentinel.Next!;
-                    while (node != sentinel)
-                    {
-                        TimeoutNode next = node.Next!;
-                        long stamp = node.Stamp;
-                        Volatile.Write(ref node.Stamp, stamp | StateCancelled);
-                        unprocessed.Add(new WheelTimeout(this, node, stamp));
-
-                        // A handle kept by a caller must not hold its task or the rest of the bucket alive.
-                        node.Task = null;
-                        node.Next = null;
-                        node.Prev = null;
-                        node = next;
-                    }
-
-                    sentinel.Next = sentinel;
-                    sentinel.Prev = sentinel;
                 }
 
                 Volatile.Write(ref _pending, 0);
@@ -500,44 +515,91 @@ public sealed partial class HashedWheelTimer : IDisposable
         while ((observed = Interlocked.Add(ref _workerRequests, -observed)) != 0);
     }
 
+    /// <summary>
+    /// One pass: expires what is due and runs it, so that the first task waits for as little walking as it can. When
+    /// the pass is one tick on (the usual case), the due bucket is moved aside and expired a chunk at a time, each chunk
+    /// run before the next is walked; then come the due new timeouts at the head of their list (with equal delays, all
+    /// the due ones). Last, the rest of the new timeouts are placed, any of them already due run, and the next wake-up
+    /// is armed.
+    /// </summary>
     private void RunDuePass()
     {
         long now = ElapsedTicks();
         long currentTick = _perTick.Divide(now);
-        TimeoutNode? expired = null;
-        TimeoutNode? expiredTail = null;
-        bool rearm;
-        Enter();
-        try
+        bool wokeEarly = false;
+        bool first = true;
+        bool advanced = false;
+        TimeoutNode? draining = null;
+        while (true)
         {
-            if (_stopped)
+            TimeoutNode? expired = null;
+            TimeoutNode? expiredTail = null;
+            Enter();
+            try
             {
-                return;
-            }
-
-            // Every pass places the new timeouts first, so that the buckets (which the next wake-up is chosen from)
-            // hold every pending timeout when the pass ends.
-            PlaceIncomingLocked();
-            if (currentTick > _lastTick)
-            {
-                long expiredCount = 0;
-                long gap = currentTick - _lastTick;
-                if (gap < _buckets.Length)
+                if (_stopped)
                 {
-                    for (long tick = _lastTick + 1; tick <= currentTick; tick++)
+                    // Stop cancelled whatever was still waiting, the bucket being drained included.
+                    if (first)
                     {
-                        expiredCount += ExpireBucket(_buckets[tick & _mask], 1, ref expired, ref expiredTail);
+                        return;
+                    }
+
+                    break;
+                }
+
+                long expiredCount = 0;
+                if (first)
+                {
+                    first = false;
+                    wokeEarly = currentTick < _armedTick && _armedTick != long.MaxValue;
+                    if (currentTick > _lastTick)
+                    {
+                        advanced = true;
+                        long gap = currentTick - _lastTick;
+                        if (gap == 1)
+                        {
+                            draining = StartDrainLocked(_buckets[currentTick & _mask]);
+                        }
+                        else if (gap < _buckets.Length)
+                        {
+                            for (long tick = _lastTick + 1; tick <= currentTick; tick++)
+                            {
+                                expiredCount += ExpireBucket(_buckets[tick & _mask], 1, ref expired, ref expiredTail);
+                            }
+                        }
+                        else
+                        {
+                            // Slept through whole revolutions (a paused process, a big jump of a manual clock): each
+                            // bucket is visited once, its nodes aged by every revolution that passed over it.
+                            for (long tick = _lastTick + 1; tick <= _lastTick + _buckets.Length; tick++)
+                            {
+                                long passes = ((currentTick - tick) >> _shift) + 1;
+                                expiredCount += ExpireBucket(_buckets[tick & _mask], passes, ref expired, ref expiredTail);
+                            }
+                        }
+
+                        // From here on a new timeout is due after this tick, so it never lands in a bucket this pass
+                        // still has to visit (only one bucket is drained in chunks, and a new timeout a revolution
+                        // away that lands in it joins the bucket, not the nodes being drained).
+                        _lastTick = currentTick;
                     }
                 }
-                else
+
+                if (draining is not null)
                 {
-                    // Slept through whole revolutions (a paused process, a big jump of a manual clock): each bucket
-                    // is visited once, its nodes aged by every revolution that passed over it.
-                    for (long tick = _lastTick + 1; tick <= _lastTick + _buckets.Length; tick++)
+                    expiredCount += DrainChunkLocked(draining, ref expired, ref expiredTail);
+                    if (_draining.Next == _draining)
                     {
-                        long passes = ((currentTick - tick) >> _shift) + 1;
-                        expiredCount += ExpireBucket(_buckets[tick & _mask], passes, ref expired, ref expiredTail);
+                        draining = null;
                     }
+                }
+
+                if (draining is null && advanced)
+                {
+                    // A chunk at a time too; the head is done at its first timeout not yet due.
+                    expiredCount += ExpireDueIncomingHeadLocked(ref expired, ref expiredTail, out bool headDone);
+                    advanced = !headDone;
                 }
 
                 if (expiredTail is not null)
@@ -545,11 +607,46 @@ public sealed partial class HashedWheelTimer : IDisposable
                     expiredTail.Next = null;
                 }
 
-                _lastTick = currentTick;
                 Volatile.Write(ref _pending, _pending - expiredCount);
             }
+            finally
+            {
+                Exit();
+            }
 
-            rearm = ArmNextLocked(currentTick, wokeEarly: currentTick < _armedTick && _armedTick != long.MaxValue);
+            if (expired is not null)
+            {
+                RunExpired(expired);
+            }
+
+            if (draining is null && !advanced)
+            {
+                break;
+            }
+        }
+
+        // Every pass places the rest of the new timeouts before it arms, so that the buckets (which the next wake-up is
+        // chosen from) hold every pending timeout.
+        TimeoutNode? overdue;
+        bool rearm = false;
+        Enter();
+        try
+        {
+            if (!_stopped)
+            {
+                PlaceIncomingLocked();
+                rearm = ArmNextLocked(currentTick, wokeEarly);
+            }
+
+            // Taken even after a Stop: these are expired already, and an expired timeout's task runs.
+            overdue = _overdue;
+            if (_overdueTail is not null)
+            {
+                _overdueTail.Next = null;
+            }
+
+            _overdue = null;
+            _overdueTail = null;
         }
         finally
         {
@@ -561,10 +658,100 @@ public sealed partial class HashedWheelTimer : IDisposable
             ApplyArm();
         }
 
-        if (expired is not null)
+        if (overdue is not null)
         {
-            RunExpired(expired);
+            RunExpired(overdue);
         }
+    }
+
+    /// <summary>
+    /// Moves the nodes of a due bucket aside, to <see cref="_draining"/>, to be expired a chunk at a time. Returns the
+    /// bucket, or <see langword="null"/> when it has nothing. Under the lock.
+    /// </summary>
+    private TimeoutNode? StartDrainLocked(TimeoutNode? sentinel)
+    {
+        if (sentinel is null || sentinel.Next == sentinel)
+        {
+            return null;
+        }
+
+        _draining.Next = sentinel.Next;
+        _draining.Prev = sentinel.Prev;
+        _draining.Next!.Prev = _draining;
+        _draining.Prev!.Next = _draining;
+        sentinel.Next = sentinel;
+        sentinel.Prev = sentinel;
+        return sentinel;
+    }
+
+    /// <summary>
+    /// Expires up to <see cref="DrainChunk"/> nodes from the head of <see cref="_draining"/> into the chain; those a
+    /// revolution or more away go back to <paramref name="bucket"/>, a revolution nearer. Under the lock.
+    /// </summary>
+    private long DrainChunkLocked(TimeoutNode bucket, ref TimeoutNode? expired, ref TimeoutNode? expiredTail)
+    {
+        long count = 0;
+        TimeoutNode node = _draining.Next!;
+        for (int walked = 0; node != _draining && walked < DrainChunk; walked++)
+        {
+            TimeoutNode next = node.Next!;
+            if (node.Rounds < 1)
+            {
+                ExpireInto(node, ref expired, ref expiredTail);
+                count++;
+            }
+            else
+            {
+                node.Rounds--;
+                Append(bucket, node);
+            }
+
+            node = next;
+        }
+
+        _draining.Next = node;
+        node.Prev = _draining;
+        return count;
+    }
+
+    /// <summary>
+    /// Moves up to <see cref="DrainChunk"/> of the new timeouts at the head of their list that are due by
+    /// <see cref="_lastTick"/> to the end of the expired chain; <paramref name="done"/> tells whether it reached one
+    /// that is not due, or the end (the rest are placed after the run). Under the lock.
+    /// </summary>
+    private long ExpireDueIncomingHeadLocked(ref TimeoutNode? expired, ref TimeoutNode? expiredTail, out bool done)
+    {
+        long count = 0;
+        TimeoutNode node = _incoming.Next!;
+        while (node != _incoming && _incomingBase + node.Rounds <= _lastTick && count < DrainChunk)
+        {
+            TimeoutNode next = node.Next!;
+            ExpireInto(node, ref expired, ref expiredTail);
+            count++;
+            node = next;
+        }
+
+        _incoming.Next = node;
+        node.Prev = _incoming;
+        done = count < DrainChunk;
+        return count;
+    }
+
+    /// <summary>Marks <paramref name="node"/> expired and appends it to a chain (its Next is left for the caller to set).</summary>
+    private static void ExpireInto(TimeoutNode node, ref TimeoutNode? head, ref TimeoutNode? tail)
+    {
+        Volatile.Write(ref node.Stamp, node.Stamp | StateExpired);
+        node.Prev = null;
+        if (tail is null)
+        {
+            head = node;
+        }
+        else
+        {
+            tail.Next = node;
+        }
+
+        tail = node;
     }
 
     /// <summary>Places the new timeouts in their buckets, in schedule order. Under the lock.</summary>
@@ -578,11 +765,29 @@ public sealed partial class HashedWheelTimer : IDisposable
 
         _incoming.Next = _incoming;
         _incoming.Prev = _incoming;
+        long overdueCount = 0;
         while (node != _incoming)
         {
             TimeoutNode next = node.Next!;
-            PlaceLocked(node, Math.Max(_incomingBase + node.Rounds, _lastTick + 1));
+            long dueTick = _incomingBase + node.Rounds;
+            if (dueTick <= _lastTick)
+            {
+                // A pass has moved past its tick since it was scheduled (it was not at the head of the list when the
+                // pass took the due ones): it is due, and that pass runs it.
+                ExpireInto(node, ref _overdue, ref _overdueTail);
+                overdueCount++;
+            }
+            else
+            {
+                PlaceLocked(node, dueTick);
+            }
+
             node = next;
+        }
+
+        if (overdueCount > 0)
+        {
+            Volatile.Write(ref _pending, _pending - overdueCount);
         }
     }
 
@@ -630,18 +835,7 @@ public sealed partial class HashedWheelTimer : IDisposable
             TimeoutNode next = node.Next!;
             if (node.Rounds < passes)
             {
-                Volatile.Write(ref node.Stamp, node.Stamp | StateExpired);
-                node.Prev = null;
-                if (expiredTail is null)
-                {
-                    expired = node;
-                }
-                else
-                {
-                    expiredTail.Next = node;
-                }
-
-                expiredTail = node;
+                ExpireInto(node, ref expired, ref expiredTail);
                 count++;
             }
             else

@@ -744,6 +744,181 @@ public class HashedWheelTimerTests
     }
 
     [Test]
+    public void FullBucket_ExpiredInChunks_RunsEveryDueTimeoutInOrder_AndKeepsTheFarOnes([Values] bool fromATask)
+    {
+        // More due timeouts than a chunk takes, with some a revolution away in the same bucket.
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TickDuration = s_tick, WheelSize = 16 });
+        var ran = new List<int>();
+        var far = new List<WheelTimeout>();
+        ScheduleAll(timer, fromATask, () =>
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                int index = i;
+                TimeSpan delay = i % 100 == 7 ? TimeSpan.FromMilliseconds(10 + 160) : TimeSpan.FromMilliseconds(10);
+                WheelTimeout handle = timer.NewTimeout(_ => ran.Add(index), delay);
+                if (i % 100 == 7)
+                {
+                    far.Add(handle);
+                }
+            }
+        });
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        int[] due = [.. Enumerable.Range(0, 1000).Where(i => i % 100 != 7)];
+        Assert.Multiple(() =>
+        {
+            Assert.That(ran, Is.EqualTo(due), "every due timeout, in schedule order");
+            Assert.That(far.Select(h => h.IsPending), Is.All.True);
+            Assert.That(timer.PendingTimeouts, Is.EqualTo(10));
+        });
+
+        _time.Advance(TimeSpan.FromMilliseconds(150));
+        Assert.That(ran, Has.Count.EqualTo(990), "a revolution away is not due yet");
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(ran.Skip(990), Is.EqualTo(Enumerable.Range(0, 10).Select(k => (k * 100) + 7)));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
+    public void TaskOfAFullBucket_CancelsOneOfTheSameBucketNotYetReached_ItNeverRuns([Values] bool fromATask)
+    {
+        HashedWheelTimer timer = CreateTimer();
+        var ran = new List<int>();
+        var handles = new WheelTimeout[1000];
+        bool cancelled = false;
+        ScheduleAll(timer, fromATask, () =>
+        {
+            handles[0] = timer.NewTimeout(_ => { ran.Add(0); cancelled = handles[900].Cancel(); }, TimeSpan.FromMilliseconds(10));
+            for (int i = 1; i < handles.Length; i++)
+            {
+                int index = i;
+                handles[i] = timer.NewTimeout(_ => ran.Add(index), TimeSpan.FromMilliseconds(10));
+            }
+        });
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cancelled, Is.True, "the 900th was still waiting its turn");
+            Assert.That(ran, Has.Count.EqualTo(999).And.No.Member(900));
+            Assert.That(handles[900].IsCancelled, Is.True);
+            Assert.That(timer.PendingTimeouts, Is.Zero);
+        });
+    }
+
+    [Test]
+    public void TaskOfAFullBucket_SchedulingARevolutionAhead_LandsInThatBucketButRunsARevolutionLater([Values] bool fromATask)
+    {
+        HashedWheelTimer timer = CreateTimer(new HashedWheelTimerOptions { TickDuration = s_tick, WheelSize = 16 });
+        var ran = new List<string>();
+        ScheduleAll(timer, fromATask, () =>
+        {
+            timer.NewTimeout(_ => timer.NewTimeout(_ => ran.Add("a revolution later"), TimeSpan.FromMilliseconds(160)), TimeSpan.FromMilliseconds(10));
+            for (int i = 0; i < 600; i++)
+            {
+                timer.NewTimeout(_ => ran.Add("due"), TimeSpan.FromMilliseconds(10));
+            }
+        });
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ran, Has.Count.EqualTo(600).And.All.EqualTo("due"));
+            Assert.That(timer.PendingTimeouts, Is.EqualTo(1));
+        });
+
+        _time.Advance(TimeSpan.FromMilliseconds(150));
+        Assert.That(ran, Has.Count.EqualTo(600));
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(ran[^1], Is.EqualTo("a revolution later"));
+    }
+
+    [Test]
+    public void DisposeFromATaskOfAFullBucket_CancelsTheTimeoutsNotYetReached([Values] bool fromATask)
+    {
+        HashedWheelTimer timer = CreateTimer();
+        int ran = 0;
+        var handles = new WheelTimeout[1000];
+        ScheduleAll(timer, fromATask, () =>
+        {
+            handles[0] = timer.NewTimeout(_ => { ran++; timer.Dispose(); }, TimeSpan.FromMilliseconds(10));
+            for (int i = 1; i < handles.Length; i++)
+            {
+                handles[i] = timer.NewTimeout(_ => ran++, TimeSpan.FromMilliseconds(10));
+            }
+        });
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        int expired = handles.Count(h => h.IsExpired);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ran, Is.EqualTo(expired), "every expired timeout ran, and nothing else");
+            Assert.That(expired, Is.InRange(1, 999), "the timeouts not yet reached are cancelled by the stop");
+            Assert.That(handles.Count(h => h.IsCancelled), Is.EqualTo(1000 - expired));
+            Assert.That(timer.PendingTimeouts, Is.Zero);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="schedule"/> on the test's thread, so that its timeouts join the list of new ones; or, with
+    /// <paramref name="fromATask"/>, from a task of the wheel a tick from now, which places them in their buckets at once.
+    /// </summary>
+    private void ScheduleAll(HashedWheelTimer timer, bool fromATask, Action schedule)
+    {
+        if (!fromATask)
+        {
+            schedule();
+            return;
+        }
+
+        timer.NewTimeout(_ => schedule(), TimeSpan.Zero);
+        _time.Advance(s_tick);
+    }
+
+    [Test]
+    public void NewTimeoutBehindOneNotYetDue_StillRunsAtItsTick([Values] bool firstTaskSchedules)
+    {
+        // A pass takes the due new timeouts at the head of their list and stops at the first that is not due; one due
+        // behind it must still run in that pass, whether the pass places it afterwards or the first task's own
+        // schedule does (a task of the wheel places the waiting new timeouts at once).
+        HashedWheelTimer timer = CreateTimer();
+        var ran = new List<string>();
+        WheelTimeout rescheduled = default;
+        timer.NewTimeout(
+            _ =>
+            {
+                ran.Add("first");
+                if (firstTaskSchedules)
+                {
+                    rescheduled = timer.NewTimeout(_ => ran.Add("rescheduled"), TimeSpan.FromMilliseconds(30));
+                }
+            },
+            TimeSpan.FromMilliseconds(10));
+        WheelTimeout later = timer.NewTimeout(_ => ran.Add("50 ms"), TimeSpan.FromMilliseconds(50));
+        WheelTimeout behind = timer.NewTimeout(_ => ran.Add("behind"), TimeSpan.FromMilliseconds(10));
+
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ran, Is.EqualTo(new[] { "first", "behind" }));
+            Assert.That(behind.IsExpired, Is.True);
+            Assert.That(behind.Cancel(), Is.False);
+            Assert.That(later.IsPending, Is.True);
+            Assert.That(rescheduled.IsPending, Is.EqualTo(firstTaskSchedules));
+            Assert.That(timer.PendingTimeouts, Is.EqualTo(firstTaskSchedules ? 2 : 1));
+        });
+
+        _time.Advance(TimeSpan.FromMilliseconds(40));
+        Assert.That(ran, Is.EqualTo(firstTaskSchedules ? new[] { "first", "behind", "rescheduled", "50 ms" } : new[] { "first", "behind", "50 ms" }));
+        Assert.That(timer.PendingTimeouts, Is.Zero);
+    }
+
+    [Test]
     public void TasksReArmingThemselves_ReuseTheNodeOfTheTaskBefore_WithoutConfusingOldAndNewHandles()
     {
         // A re-arming task takes the node the task before it just finished with; the handles of both generations must
