@@ -17,7 +17,7 @@ namespace RegistryKit.Registry;
 /// <remarks>
 /// Lock order: <see cref="_lock"/> guards every field below it; it is never held across an await, a transport
 /// call or a listener call. The heartbeat's own state lives in <see cref="HeartbeatChain"/>, under that object's
-/// monitor, which may be taken while holding <see cref="_lock"/> but never the other way round.
+/// gate, which may be taken while holding <see cref="_lock"/> but never the other way round.
 /// </remarks>
 internal sealed partial class FailbackRegistry : IRegistry
 {

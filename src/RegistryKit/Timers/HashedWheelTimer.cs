@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using RegistryKit.Internal;
 
 namespace RegistryKit.Timers;
 
@@ -49,11 +50,11 @@ public sealed partial class HashedWheelTimer : IDisposable
     private static HashedWheelTimer? s_runningTasksOf;
 
     // One lock guards the buckets, the free list, the counters and the wanted wake-up. Schedule and cancel hold it for
-    // a few dozen nanoseconds; the worker holds it while it detaches the due nodes of a tick, never while tasks run. It
-    // is a spin lock (Enter/Exit): System.Threading.Lock's owner bookkeeping cost more than the sections it guarded
+    // a few dozen nanoseconds; a pass holds it while it detaches a chunk of due nodes, never while tasks run. It is a
+    // spin lock (SpinGate): System.Threading.Lock's owner bookkeeping cost more than the sections it guarded
     // (docs/benchmarks.md). It is not reentrant, so nothing that could call back into the wheel runs under it: the
     // wake-up is changed afterwards, under _armGate (see ApplyArm).
-    private int _lockTaken;
+    private SpinGate _gate;
 
     // Serialises changes of the wake-up timer, which happen outside the spin lock because a TimeProvider's timer may
     // call back synchronously from Change (FakeTimeProvider does for a zero delay).
@@ -1120,30 +1121,12 @@ public sealed partial class HashedWheelTimer : IDisposable
         }
     }
 
+    // The sections are short, except a pass detaching a chunk of a very full bucket or Stop walking every timeout.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Enter()
-    {
-        if (Interlocked.CompareExchange(ref _lockTaken, 1, 0) != 0)
-        {
-            EnterContended();
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void EnterContended()
-    {
-        // Spins, then yields, then sleeps a millisecond at a time (SpinWait's escalation): the sections are short,
-        // except a pass detaching a very full bucket or Stop walking every timeout.
-        var spinner = default(SpinWait);
-        do
-        {
-            spinner.SpinOnce();
-        }
-        while (Volatile.Read(ref _lockTaken) != 0 || Interlocked.CompareExchange(ref _lockTaken, 1, 0) != 0);
-    }
+    private void Enter() => _gate.Enter();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Exit() => Volatile.Write(ref _lockTaken, 0);
+    private void Exit() => _gate.Exit();
 
     private static void Unlink(TimeoutNode node)
     {
