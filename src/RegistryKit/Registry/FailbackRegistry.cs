@@ -43,6 +43,10 @@ internal sealed partial class FailbackRegistry : IRegistry
     private readonly HashSet<ServiceUrl> _registered = [];
     private readonly Dictionary<ServiceUrl, Subscription> _subscriptions = [];
     private readonly Dictionary<RetryKey, RetryTask> _retries = [];
+
+    // Registrations whose write found no session: one retry (RetryKind.Recover) opens a session for all of them and
+    // writes them, instead of each retrying on its own and trying to open a session every time (a failback storm).
+    private readonly HashSet<ServiceUrl> _awaitingSession = [];
     private RegistrySession? _session;
     private readonly long _epoch;
     private int _state;
@@ -91,6 +95,9 @@ internal sealed partial class FailbackRegistry : IRegistry
         Unregister,
         Subscribe,
         Unsubscribe,
+
+        /// <summary>Opens a session and writes the registrations waiting for one (keyed by the registry's own URL).</summary>
+        Recover,
     }
 
     public ServiceUrl Url { get; }
@@ -112,7 +119,16 @@ internal sealed partial class FailbackRegistry : IRegistry
                         case RetryKind.Register: register++; break;
                         case RetryKind.Unregister: unregister++; break;
                         case RetryKind.Subscribe: subscribe++; break;
-                        default: unsubscribe++; break;
+                        case RetryKind.Unsubscribe: unsubscribe++; break;
+                    }
+                }
+
+                // A registration waiting for a session is a registration waiting to be retried.
+                foreach (ServiceUrl url in _awaitingSession)
+                {
+                    if (_registered.Contains(url) && !_retries.ContainsKey(new RetryKey(RetryKind.Register, url)))
+                    {
+                        register++;
                     }
                 }
             }
@@ -239,6 +255,7 @@ internal sealed partial class FailbackRegistry : IRegistry
         {
             ThrowIfDisposedLocked();
             _registered.Remove(url);
+            _awaitingSession.Remove(url);
             CancelRetryLocked(new RetryKey(RetryKind.Register, url));
             CancelRetryLocked(new RetryKey(RetryKind.Unregister, url));
         }
@@ -458,6 +475,7 @@ internal sealed partial class FailbackRegistry : IRegistry
                 }
 
                 _retries.Clear();
+                _awaitingSession.Clear();
                 dynamicUrls = [.. _registered.Where(url => url.IsDynamic)];
                 subscriptions = [.. _subscriptions.Values];
                 _subscriptions.Clear();
@@ -724,6 +742,12 @@ internal sealed partial class FailbackRegistry : IRegistry
                 {
                     _session = session;
                     _heartbeat.Start(session, BeatInterval(session));
+
+                    // The registrations that found no session are written now, not at their retry's next backoff step.
+                    if (_awaitingSession.Count > 0)
+                    {
+                        ScheduleRetryLocked(RecoverKey, attempt: 1, state: null, delay: TimeSpan.Zero);
+                    }
                 }
             }
 
@@ -798,9 +822,86 @@ internal sealed partial class FailbackRegistry : IRegistry
         {
             wanted = _registered.Contains(url);
             CancelRetryLocked(new RetryKey(wanted ? RetryKind.Unregister : RetryKind.Register, url));
+            if (wanted && AwaitSessionLocked(url))
+            {
+                return;
+            }
         }
 
         ScheduleRetry(new RetryKey(wanted ? RetryKind.Register : RetryKind.Unregister, url), attempt);
+    }
+
+    /// <summary>
+    /// With no session, leaves <paramref name="url"/> (still to be registered) to the one retry that opens a session for
+    /// every registration waiting for it, and returns <see langword="true"/>; with a session, returns
+    /// <see langword="false"/> and the caller retries the URL on its own. Under the lock.
+    /// </summary>
+    private bool AwaitSessionLocked(ServiceUrl url)
+    {
+        if (_session is not null || _state != Running)
+        {
+            return false;
+        }
+
+        CancelRetryLocked(new RetryKey(RetryKind.Register, url));
+        _awaitingSession.Add(url);
+        if (!_retries.ContainsKey(RecoverKey))
+        {
+            ScheduleRetryLocked(RecoverKey, attempt: 1, state: null, delay: null);
+        }
+
+        return true;
+    }
+
+    private RetryKey RecoverKey => new(RetryKind.Recover, Url);
+
+    /// <summary>
+    /// Writes each of <paramref name="urls"/> that is still to be registered. At the first that finds no session it
+    /// stops, and leaves it and the rest to the retry that opens one: one attempt to open a session, not one per URL.
+    /// </summary>
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Runs in the background; every failure becomes a retry.")]
+    private async Task RegisterEachAsync(List<ServiceUrl> urls, CancellationToken token)
+    {
+        for (int i = 0; i < urls.Count; i++)
+        {
+            ServiceUrl url = urls[i];
+            lock (_lock)
+            {
+                if (!_registered.Contains(url))
+                {
+                    continue;
+                }
+            }
+
+            try
+            {
+                await WriteAsync(url, register: true, token).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (!token.IsCancellationRequested)
+            {
+                Log.OperationFailedWillRetry(_logger, "re-register", url, exception);
+                ConvergeAfterFailure(url, exception);
+                lock (_lock)
+                {
+                    if (_awaitingSession.Contains(url))
+                    {
+                        for (int rest = i + 1; rest < urls.Count; rest++)
+                        {
+                            if (_registered.Contains(urls[rest]))
+                            {
+                                AwaitSessionLocked(urls[rest]);
+                            }
+                        }
+
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Closing a session nobody uses is best effort; its TTL ends it anyway.")]
@@ -860,6 +961,10 @@ internal sealed partial class FailbackRegistry : IRegistry
                 CancelRetryLocked(key);
             }
 
+            // The same for the registrations waiting for a session: recovery writes them with the rest.
+            _awaitingSession.Clear();
+            CancelRetryLocked(RecoverKey);
+
             registered = [.. _registered];
 
             // Every listener is re-subscribed within the recovery, not after the backoff a lost watch's retry had.
@@ -874,29 +979,10 @@ internal sealed partial class FailbackRegistry : IRegistry
         activity?.SetTag("registrykit.recover.registrations", registered.Count);
         activity?.SetTag("registrykit.recover.subscriptions", unwatched.Count);
         CancellationToken token = _disposing.Token;
-        foreach (ServiceUrl url in registered)
+        await RegisterEachAsync(registered, token).ConfigureAwait(false);
+        if (token.IsCancellationRequested)
         {
-            lock (_lock)
-            {
-                if (!_registered.Contains(url))
-                {
-                    continue;
-                }
-            }
-
-            try
-            {
-                await WriteAsync(url, register: true, token).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (!token.IsCancellationRequested)
-            {
-                Log.OperationFailedWillRetry(_logger, "re-register", url, exception);
-                ConvergeAfterFailure(url, exception);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            return;
         }
 
         foreach (ServiceUrl url in unwatched)
@@ -940,23 +1026,42 @@ internal sealed partial class FailbackRegistry : IRegistry
     {
         lock (_lock)
         {
-            if (_state != Running)
-            {
-                return;
-            }
-
-            if (_options.MaxRetries is int max && attempt > max)
-            {
-                _retries.Remove(key);
-                Log.RetriesExhausted(_logger, key.Kind, key.Url, max);
-                return;
-            }
-
-            CancelRetryLocked(key);
-            var task = new RetryTask(this, key, attempt, state);
-            task.Handle = _timer.NewTimeout(task, delay ?? BackoffLocked(attempt));
-            _retries[key] = task;
+            ScheduleRetryLocked(key, attempt, state, delay);
         }
+    }
+
+    private void ScheduleRetryLocked(RetryKey key, int attempt, object? state, TimeSpan? delay)
+    {
+        if (_state != Running)
+        {
+            return;
+        }
+
+        if (_options.MaxRetries is int max && attempt > max)
+        {
+            _retries.Remove(key);
+            if (key.Kind == RetryKind.Recover)
+            {
+                // Giving up on opening a session gives up on every registration that waited for one, each logged.
+                foreach (ServiceUrl url in _awaitingSession)
+                {
+                    Log.RetriesExhausted(_logger, RetryKind.Register, url, max);
+                }
+
+                _awaitingSession.Clear();
+            }
+            else
+            {
+                Log.RetriesExhausted(_logger, key.Kind, key.Url, max);
+            }
+
+            return;
+        }
+
+        CancelRetryLocked(key);
+        var task = new RetryTask(this, key, attempt, state);
+        task.Handle = _timer.NewTimeout(task, delay ?? BackoffLocked(attempt));
+        _retries[key] = task;
     }
 
     private TimeSpan BackoffLocked(int attempt)
@@ -1061,6 +1166,20 @@ internal sealed partial class FailbackRegistry : IRegistry
 
             case RetryKind.Subscribe:
                 await StartWatchAsync(url, token).ConfigureAwait(false);
+                break;
+
+            case RetryKind.Recover:
+                // A failure to open the session fails this retry, which tries again at the next backoff step; the
+                // registrations keep waiting. Once it is open, they are written.
+                await EnsureSessionAsync(token).ConfigureAwait(false);
+                List<ServiceUrl> waiting;
+                lock (_lock)
+                {
+                    waiting = [.. _awaitingSession];
+                    _awaitingSession.Clear();
+                }
+
+                await RegisterEachAsync(waiting, token).ConfigureAwait(false);
                 break;
 
             default:

@@ -675,6 +675,70 @@ public class FailbackRegistryTests
     }
 
     [Test]
+    public async Task Outage_ManyRegistrations_OneSessionAttemptPerBackoffStep_NotOnePerRegistration()
+    {
+        // The failback storm: with every registration retrying on its own, each retry tried to open a session, so a
+        // registry down for minutes took a hundred failed calls per backoff step here (ten thousand in the benchmark).
+        var transport = new CountingTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl));
+        FailbackRegistry registry = CreateRegistry(check: false, transport: transport, configure: o => o.RetryJitter = 0);
+        for (int port = 1; port <= 100; port++)
+        {
+            await registry.RegisterAsync(Provider(port));
+        }
+
+        _server.Faults.MakeUnreachable(TimeSpan.FromMinutes(3));
+        int opensBefore = transport.OpenSessionCalls;
+        int registersBefore = transport.RegisterCalls;
+
+        // Heartbeats fail for 15 s, the session is declared lost, recovery finds no session: from then on one attempt
+        // to open one per backoff step (5, 10, 20, 40, 60 s ...), whatever the number of registrations.
+        _time.Advance(TimeSpan.FromMinutes(3) - TimeSpan.FromSeconds(1));
+        Assert.Multiple(() =>
+        {
+            Assert.That(registry.IsAvailable, Is.False);
+            Assert.That(transport.OpenSessionCalls - opensBefore, Is.InRange(1, 8), "one attempt per backoff step");
+            Assert.That(transport.RegisterCalls - registersBefore, Is.Zero, "no registration is tried without a session");
+            Assert.That(registry.PendingRetries.Register, Is.EqualTo(100), "every registration is still waiting");
+        });
+
+        // Back: the next step opens a session and writes all of them (backoff is capped at 60 s).
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ServerUrls(), Has.Count.EqualTo(100));
+            Assert.That(registry.PendingRetries.Total, Is.Zero);
+            Assert.That(transport.RegisterCalls - registersBefore, Is.EqualTo(100), "each registration written once");
+        });
+    }
+
+    [Test]
+    public async Task SessionOpened_WritesTheRegistrationsWaitingForOne_AtOnce()
+    {
+        var transport = new CountingTransport(new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl));
+        FailbackRegistry registry = CreateRegistry(check: false, transport: transport);
+        _server.Faults.MakeUnreachable(TimeSpan.FromSeconds(30));
+        await registry.RegisterAsync(Provider(1));
+        await registry.RegisterAsync(Provider(2));
+        await registry.RegisterAsync(Provider(3));
+        await registry.UnregisterAsync(Provider(3));
+        Assert.That(registry.PendingRetries.Register, Is.EqualTo(2));
+
+        // The registry is back before the waiting retry's next step; a new registration opens a session, and the two
+        // waiting ones follow at once rather than at that step. The one unregistered meanwhile stays unwritten.
+        _time.Advance(TimeSpan.FromSeconds(31));
+        int opens = transport.OpenSessionCalls;
+        await registry.RegisterAsync(Provider(4));
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ServerUrls(), Is.EquivalentTo(new[] { Provider(1), Provider(2), Provider(4) }));
+            Assert.That(transport.OpenSessionCalls - opens, Is.EqualTo(1));
+            Assert.That(registry.PendingRetries.Register, Is.Zero);
+        });
+    }
+
+    [Test]
     public async Task Heartbeats_KeepTheRegistrationAliveIndefinitely()
     {
         FailbackRegistry registry = CreateRegistry();
@@ -803,6 +867,8 @@ public class FailbackRegistryTests
 
         public int OpenSessionCalls { get; private set; }
 
+        public int RegisterCalls { get; private set; }
+
         public int MaxConcurrentRegisters { get; private set; }
 
         public List<ITransportWatcher> Watchers { get; } = [];
@@ -822,6 +888,7 @@ public class FailbackRegistryTests
 
         public async ValueTask RegisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken)
         {
+            RegisterCalls++;
             MaxConcurrentRegisters = Math.Max(MaxConcurrentRegisters, Interlocked.Increment(ref _registersInFlight));
             try
             {
