@@ -45,8 +45,18 @@ internal sealed partial class FailbackRegistry
         private long _skipped;
         private bool _closed;
 
-        // Guards every mutable field above; held for a few dozen nanoseconds, never across a call out.
+        // Guards every mutable field above; held for a few dozen nanoseconds, never across a call out (the wheel's
+        // NewTimeout aside, see ArmLocked).
         private SpinGate _gate;
+
+        private const int MaxArmAttempts = 3;
+
+        // The chain this thread is arming under its gate, and a timeout of it that came due inside that call.
+        [ThreadStatic]
+        private static HeartbeatChain? s_arming;
+
+        [ThreadStatic]
+        private static WheelTimeout s_firedWhileArming;
 
         public HeartbeatChain(FailbackRegistry owner, long epoch)
         {
@@ -81,7 +91,7 @@ internal sealed partial class FailbackRegistry
                 _intervalTicks = interval.Ticks;
                 _nextDue = now + _intervalTicks;
                 _next.Cancel();
-                _next = _timer.NewTimeout(this, interval);
+                _next = ArmLocked(interval, timestamp: null);
             }
             finally
             {
@@ -163,6 +173,13 @@ internal sealed partial class FailbackRegistry
         /// </summary>
         public void Run(WheelTimeout timeout)
         {
+            if (s_arming == this)
+            {
+                // Called back from inside ArmLocked on this thread, which holds the gate: ArmLocked deals with it.
+                s_firedWhileArming = timeout;
+                return;
+            }
+
             RegistrySession session;
             int overdue = 0;
             long started;
@@ -182,7 +199,7 @@ internal sealed partial class FailbackRegistry
                 session = _session;
                 long now = Elapsed(started);
                 TimeSpan delay = FixedRate.Next(ref _nextDue, _intervalTicks, now);
-                _next = _sharesTimerClock ? _timer.NewTimeout(this, delay, started) : _timer.NewTimeout(this, delay);
+                _next = ArmLocked(delay, started);
                 if (ReferenceEquals(_inFlightFor, session))
                 {
                     // Never two keep-alives in flight for one session: a slow registry gets one at a time. A keep-alive
@@ -355,6 +372,38 @@ internal sealed partial class FailbackRegistry
 
             // Last: a metrics listener that throws must not leave the keep-alive marked in flight or a lost session unseen.
             _telemetry?.RecordHeartbeat(succeeded: exception is null, _timeProvider.GetElapsedTime(started, ended));
+        }
+
+        /// <summary>
+        /// Schedules the next slot, under the gate. A clock whose timers call back from <c>Change</c> (as
+        /// <c>FakeTimeProvider</c> does for a due time of zero) runs the wheel's due tasks inside this call, and if the
+        /// clock has moved on meanwhile, this chain's new timeout can be among them: its <see cref="Run"/> then only
+        /// notes it (the gate is not reentrant), and the slot is scheduled again for the next tick, so the chain goes on.
+        /// </summary>
+        private WheelTimeout ArmLocked(TimeSpan delay, long? timestamp)
+        {
+            HeartbeatChain? outer = s_arming;
+            s_arming = this;
+            try
+            {
+                for (int attempt = 1; ; attempt++)
+                {
+                    s_firedWhileArming = default;
+                    WheelTimeout next = timestamp is { } at && _sharesTimerClock ? _timer.NewTimeout(this, delay, at) : _timer.NewTimeout(this, delay);
+                    if (s_firedWhileArming != next || attempt == MaxArmAttempts)
+                    {
+                        return next;
+                    }
+
+                    delay = TimeSpan.Zero;
+                    timestamp = null;
+                }
+            }
+            finally
+            {
+                s_arming = outer;
+                s_firedWhileArming = default;
+            }
         }
 
         private long Elapsed(long timestamp) => _timeProvider.GetElapsedTime(_epoch, timestamp).Ticks;

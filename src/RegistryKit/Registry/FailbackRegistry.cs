@@ -47,6 +47,7 @@ internal sealed partial class FailbackRegistry : IRegistry
     // Registrations whose write found no session: one retry (RetryKind.Recover) opens a session for all of them and
     // writes them, instead of each retrying on its own and trying to open a session every time (a failback storm).
     private readonly HashSet<ServiceUrl> _awaitingSession = [];
+    private bool _recoverOpening;
     private RegistrySession? _session;
     private readonly long _epoch;
     private int _state;
@@ -227,6 +228,7 @@ internal sealed partial class FailbackRegistry : IRegistry
                 lock (_lock)
                 {
                     _registered.Remove(url);
+                    _awaitingSession.Remove(url);
                 }
             }
 
@@ -743,8 +745,9 @@ internal sealed partial class FailbackRegistry : IRegistry
                     _session = session;
                     _heartbeat.Start(session, BeatInterval(session));
 
-                    // The registrations that found no session are written now, not at their retry's next backoff step.
-                    if (_awaitingSession.Count > 0)
+                    // The registrations that found no session are written now, not at their retry's next backoff step
+                    // (unless the retry that writes them is the one opening the session).
+                    if (_awaitingSession.Count > 0 && !_recoverOpening)
                     {
                         ScheduleRetryLocked(RecoverKey, attempt: 1, state: null, delay: TimeSpan.Zero);
                     }
@@ -810,11 +813,12 @@ internal sealed partial class FailbackRegistry : IRegistry
     /// After a failed write the registry may or may not hold the URL: retry whatever the intent is now. A permanent
     /// failure changed nothing, so there is nothing to converge.
     /// </summary>
-    private void ConvergeAfterFailure(ServiceUrl url, Exception exception, int attempt = 1)
+    /// <returns><see langword="true"/> when the URL was left to wait for a session (see <see cref="AwaitSessionLocked"/>).</returns>
+    private bool ConvergeAfterFailure(ServiceUrl url, Exception exception, int attempt = 1)
     {
         if (exception is RegistryTransportException { IsTransient: false })
         {
-            return;
+            return false;
         }
 
         bool wanted;
@@ -824,11 +828,12 @@ internal sealed partial class FailbackRegistry : IRegistry
             CancelRetryLocked(new RetryKey(wanted ? RetryKind.Unregister : RetryKind.Register, url));
             if (wanted && AwaitSessionLocked(url))
             {
-                return;
+                return true;
             }
         }
 
         ScheduleRetry(new RetryKey(wanted ? RetryKind.Register : RetryKind.Unregister, url), attempt);
+        return false;
     }
 
     /// <summary>
@@ -880,10 +885,16 @@ internal sealed partial class FailbackRegistry : IRegistry
             catch (Exception exception) when (!token.IsCancellationRequested)
             {
                 Log.OperationFailedWillRetry(_logger, "re-register", url, exception);
-                ConvergeAfterFailure(url, exception);
+                if (!ConvergeAfterFailure(url, exception))
+                {
+                    continue;
+                }
+
                 lock (_lock)
                 {
-                    if (_awaitingSession.Contains(url))
+                    // Still no session: the rest wait with this one. If one has opened meanwhile, the loop goes on
+                    // writing them (the opening already scheduled the retry that writes this one).
+                    if (_session is null && _state == Running)
                     {
                         for (int rest = i + 1; rest < urls.Count; rest++)
                         {
@@ -1133,9 +1144,18 @@ internal sealed partial class FailbackRegistry : IRegistry
                 // simulation: a register retry whose reply was lost after an unregister left a zombie on a live session).
                 ConvergeAfterFailure(task.Key.Url, exception, stillWanted ? task.Attempt + 1 : 1);
             }
-            else if (stillWanted)
+            else
             {
-                ScheduleRetry(task.Key, task.Attempt + 1, task.State);
+                lock (_lock)
+                {
+                    // Checked again under the lock that schedules: a retry scheduled meanwhile under the same key (a
+                    // Recover pulled forward by a session that just opened) must not be pushed back a backoff step.
+                    if (_retries.TryGetValue(task.Key, out RetryTask? current) && ReferenceEquals(current, task))
+                    {
+                        TimeSpan? delay = task.Key.Kind == RetryKind.Recover && _session is not null ? TimeSpan.Zero : null;
+                        ScheduleRetryLocked(task.Key, task.Attempt + 1, task.State, delay);
+                    }
+                }
             }
         }
         catch (OperationCanceledException)
@@ -1171,7 +1191,23 @@ internal sealed partial class FailbackRegistry : IRegistry
             case RetryKind.Recover:
                 // A failure to open the session fails this retry, which tries again at the next backoff step; the
                 // registrations keep waiting. Once it is open, they are written.
-                await EnsureSessionAsync(token).ConfigureAwait(false);
+                lock (_lock)
+                {
+                    _recoverOpening = true;
+                }
+
+                try
+                {
+                    await EnsureSessionAsync(token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    lock (_lock)
+                    {
+                        _recoverOpening = false;
+                    }
+                }
+
                 List<ServiceUrl> waiting;
                 lock (_lock)
                 {

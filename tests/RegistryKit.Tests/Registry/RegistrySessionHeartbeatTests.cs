@@ -300,6 +300,33 @@ public class RegistrySessionHeartbeatTests
         await registry.DisposeAsync();
     }
 
+    [Test]
+    public async Task ClockCallingBackFromChange_PastTheSlotBeingArmed_TheChainGoesOnAndNothingHangs()
+    {
+        // The chain arms its slot under its own gate. On a clock that calls back from Change, and that moved on past the
+        // new slot meanwhile, the wheel runs that very timeout inside the arming call: the chain's task must not wait
+        // for the gate its own thread holds, and the beat must still go out.
+        var clock = new TinyClock();
+        using var timer = new HashedWheelTimer(clock, new HashedWheelTimerOptions { TickDuration = TimeSpan.FromMilliseconds(10) });
+        var transport = new NoOpTransport();
+        var registry = new FailbackRegistry(s_registryUrl, transport, timer, clock, new RegistryOptions { Check = false }, random: new Random(1));
+        clock.JumpOnNextChange = TimeSpan.FromSeconds(6);
+
+        // Opening the session arms the first slot, 5 s away; arming it moves the clock 6 s on.
+        await registry.RegisterAsync(Provider(1));
+        Assert.That(transport.KeepAlives, Is.Zero, "the slot that came due while being armed goes out at the next tick");
+
+        clock.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.That(transport.KeepAlives, Is.EqualTo(1));
+
+        // And the chain carries on at its fixed rate: the next slot is at 10 s.
+        clock.Advance(TimeSpan.FromSeconds(4));
+        Assert.That(transport.KeepAlives, Is.EqualTo(2));
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.That(transport.KeepAlives, Is.EqualTo(3));
+        await registry.DisposeAsync();
+    }
+
     private FailbackRegistry Create(IRegistryTransport? transport = null)
     {
         transport ??= new InMemoryRegistryTransportFactory(_server).CreateTransport(s_registryUrl);
@@ -432,6 +459,12 @@ public class RegistrySessionHeartbeatTests
         private readonly List<TinyTimer> _timers = [];
         private long _now;
 
+        /// <summary>
+        /// When set, the next <see cref="ITimer.Change"/> moves the clock on by this much, and a timer that is then due
+        /// calls back from inside <c>Change</c>, as FakeTimeProvider's do for a due time of zero.
+        /// </summary>
+        public TimeSpan JumpOnNextChange { get; set; }
+
         public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
         public override long GetTimestamp() => _now;
@@ -483,6 +516,17 @@ public class RegistrySessionHeartbeatTests
             public bool Change(TimeSpan dueTime, TimeSpan period)
             {
                 Due = dueTime == Timeout.InfiniteTimeSpan ? long.MaxValue : clock._now + dueTime.Ticks;
+                if (clock.JumpOnNextChange > TimeSpan.Zero)
+                {
+                    clock._now += clock.JumpOnNextChange.Ticks;
+                    clock.JumpOnNextChange = TimeSpan.Zero;
+                    if (Due <= clock._now)
+                    {
+                        Due = long.MaxValue;
+                        Callback(State);
+                    }
+                }
+
                 return true;
             }
 
