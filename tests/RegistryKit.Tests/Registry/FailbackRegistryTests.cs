@@ -739,6 +739,44 @@ public class FailbackRegistryTests
     }
 
     [Test]
+    public async Task Recovery_AWaitingRegistrationFailsWithTheNewSessionOpen_TheRestAreStillWritten()
+    {
+        // Found by review: recovery handed the registrations after a failed one over to the session retry whenever the
+        // failed one was waiting for a session, even with the new session open, and those were then written nowhere.
+        var transport = new ScriptTransport();
+        FailbackRegistry registry = CreateRegistry(check: false, transport: transport);
+        ServiceUrl a = Provider(1), x = Provider(2), b = Provider(3), c = Provider(4), d = Provider(5);
+        foreach (ServiceUrl url in new[] { a, x, b, c })
+        {
+            await registry.RegisterAsync(url);
+        }
+
+        // The registry forgets the session at D's registration; recovery starts and its session open is held.
+        transport.HoldOpens();
+        transport.SessionLostAt = d;
+        await registry.RegisterAsync(d);
+
+        // X is registered again meanwhile, and its caller gives up while the open is held: X now waits for a session.
+        using (var gaveUp = new CancellationTokenSource())
+        {
+            ValueTask again = registry.RegisterAsync(x, gaveUp.Token);
+            await gaveUp.CancelAsync();
+            Assert.That(async () => await again, Throws.InstanceOf<OperationCanceledException>());
+        }
+
+        // The new session opens; recovery writes A, X fails (transiently) with it open, and B, C and D must follow.
+        transport.FailingRegistration = x;
+        transport.ReleaseOpens();
+        _time.Advance(TimeSpan.FromMilliseconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(transport.WrittenUnder("s2"), Is.SupersetOf(new[] { a, b, c, d }));
+            Assert.That(registry.PendingRetries.Register, Is.EqualTo(1), "X retries on its own");
+        });
+    }
+
+    [Test]
     public async Task Heartbeats_KeepTheRegistrationAliveIndefinitely()
     {
         FailbackRegistry registry = CreateRegistry();
@@ -859,6 +897,68 @@ public class FailbackRegistryTests
     private HashSet<ServiceUrl> ServerUrls() => [.. _server.GetEntries().Values.Select(ServiceUrl.Parse)];
 
     private static ServiceUrl Provider(int port) => ServiceUrl.Parse($"dubbo://10.0.0.1:{port}/com.example.Greeter");
+
+    /// <summary>
+    /// A transport the test steers call by call: sessions s1, s2 …, opens it can hold, the registry forgetting the session
+    /// at one registration, one URL whose registration fails transiently. It records what was written under which session.
+    /// </summary>
+    private sealed class ScriptTransport : IRegistryTransport
+    {
+        private readonly List<(string Session, ServiceUrl Url)> _written = [];
+        private TaskCompletionSource? _openGate;
+        private int _sessions;
+
+        public ServiceUrl? SessionLostAt { get; set; }
+
+        public ServiceUrl? FailingRegistration { get; set; }
+
+        // Continuations run inline when released, so that the recovery they resume has finished when ReleaseOpens returns.
+        public void HoldOpens() => _openGate = new TaskCompletionSource();
+
+        public void ReleaseOpens() => _openGate?.SetResult();
+
+        public IEnumerable<ServiceUrl> WrittenUnder(string session) => _written.Where(w => w.Session == session).Select(w => w.Url);
+
+        public async ValueTask<RegistrySession> OpenSessionAsync(TimeSpan ttl, CancellationToken cancellationToken)
+        {
+            if (_openGate is { } gate)
+            {
+                await gate.Task;
+            }
+
+            return new RegistrySession($"s{++_sessions}", ttl, ttl / 3);
+        }
+
+        public ValueTask KeepAliveAsync(RegistrySession session, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask CloseSessionAsync(RegistrySession session, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask RegisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken)
+        {
+            if (url == SessionLostAt && session.Id == "s1")
+            {
+                return ValueTask.FromException(new RegistrySessionLostException("The registry forgot the session."));
+            }
+
+            if (url == FailingRegistration)
+            {
+                return ValueTask.FromException(new RegistryTransportException("Transient failure.", isTransient: true));
+            }
+
+            _written.Add((session.Id, url));
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask UnregisterAsync(RegistrySession session, ServiceUrl url, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask<IAsyncDisposable> WatchAsync(ServiceUrl subscription, ITransportWatcher watcher, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+
+        public ValueTask<TransportSnapshot> LookupAsync(ServiceUrl subscription, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new TransportSnapshot(0, []));
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 
     /// <summary>Wraps a transport to count calls and capture watchers.</summary>
     private sealed class CountingTransport(IRegistryTransport inner) : IRegistryTransport
