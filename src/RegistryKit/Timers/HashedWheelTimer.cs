@@ -44,6 +44,11 @@ public sealed partial class HashedWheelTimer : IDisposable
 
     private static readonly double s_ticksPerStopwatchTick = (double)TimeSpan.TicksPerSecond / Stopwatch.Frequency;
 
+    // On Linux and macOS Stopwatch counts nanoseconds: a division by the constant 100, which the JIT turns into a
+    // multiplication, converts its readings exactly and without the floating-point round trip.
+    private static readonly bool s_stopwatchCountsNanoseconds = Stopwatch.Frequency == 1_000_000_000;
+    private const long NanosecondsPerTick = 100;
+
     private static int s_liveInstances;
 
     [ThreadStatic]
@@ -1213,7 +1218,9 @@ public sealed partial class HashedWheelTimer : IDisposable
 
     private long ElapsedTicksAt(long timestamp) =>
         _systemClock
-            ? (long)((timestamp - _startTimestamp) * s_ticksPerStopwatchTick)
+            ? s_stopwatchCountsNanoseconds
+                ? (timestamp - _startTimestamp) / NanosecondsPerTick
+                : (long)((timestamp - _startTimestamp) * s_ticksPerStopwatchTick)
             : _timeProvider.GetElapsedTime(_startTimestamp, timestamp).Ticks;
 
     private static long ComputeMaxDelayTicks(long tickTicks, int wheelSize)
