@@ -99,13 +99,13 @@ internal sealed partial class FailbackRegistry
             }
         }
 
-        /// <summary>Stops beating for <paramref name="session"/> (lost), or for any session when it is <see langword="null"/>.</summary>
-        public void Stop(RegistrySession? session = null)
+        /// <summary>Stops beating for <paramref name="session"/>, which was lost (not for a newer one).</summary>
+        public void Stop(RegistrySession session)
         {
             _gate.Enter();
             try
             {
-                if (session is null || ReferenceEquals(_session, session))
+                if (ReferenceEquals(_session, session))
                 {
                     _session = null;
                     _next.Cancel();

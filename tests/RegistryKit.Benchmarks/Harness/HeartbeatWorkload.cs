@@ -78,30 +78,17 @@ internal static class HeartbeatWorkload
     }
 
     /// <summary>
-    /// The wheel alone: one timeout per session that re-arms itself every <paramref name="period"/> (at a fixed rate) and
-    /// calls the same no-op keep-alive. What Netty's figure measures; the difference from <c>heartbeat</c> is the engine.
+    /// The wheel alone: one timeout per session that re-arms itself every <paramref name="period"/> (from the instant it
+    /// ran) and calls the same no-op keep-alive. What Netty's figure measures; the difference from <c>heartbeat</c> is
+    /// the engine.
     /// </summary>
     public static async Task RunWheelAsync(int sessions, TimeSpan period, TimeSpan window, TimeSpan settle, TimeSpan? tick = null)
     {
         var transport = new NoOpTransport(period);
         var defaults = new HashedWheelTimerOptions();
         using var wheel = new HashedWheelTimer(TimeProvider.System, new HashedWheelTimerOptions { TickDuration = tick ?? defaults.TickDuration });
-        long heap = GC.GetTotalMemory(forceFullCollection: true);
-        var clock = Stopwatch.StartNew();
-        var beats = new WheelBeat[sessions];
-        for (int i = 0; i < sessions; i++)
-        {
-            beats[i] = new WheelBeat(wheel, transport, period, period * ((double)i / sessions));
-        }
-
-        double setupSeconds = clock.Elapsed.TotalSeconds;
-        double heapPerSession = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / sessions;
-        TimeSpan wait = period + settle - clock.Elapsed;
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait);
-        }
-
+        (WheelBeat[] beats, double setupSeconds, double heapPerSession) = await SetUpSessionsAsync(
+            sessions, period, settle, i => new WheelBeat(wheel, transport, period, period * ((double)i / sessions)));
         Measure(tick is null ? "heartbeat-wheel" : $"heartbeat-wheel/tick{tick.Value.TotalMilliseconds:0}ms", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds, () => wheel.WakeUpThread!.WakeUps);
         GC.KeepAlive(beats);
     }
@@ -109,13 +96,29 @@ internal static class HeartbeatWorkload
     public static async Task RunTimersAsync(int sessions, TimeSpan period, TimeSpan window, TimeSpan settle)
     {
         var transport = new NoOpTransport(period);
+
+        // The first due times spread the sessions evenly over one period, as for the wheel.
+        (Timer[] timers, double setupSeconds, double heapPerSession) = await SetUpSessionsAsync(
+            sessions, period, settle, i => new Timer(static state => _ = ((NoOpTransport)state!).KeepAliveAsync(s_session, CancellationToken.None), transport, period * ((double)i / sessions), period));
+        Measure("heartbeat-timer", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds);
+        foreach (Timer timer in timers)
+        {
+            await timer.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Makes one <typeparamref name="T"/> per session, timing the set-up and measuring the heap it took per session, then
+    /// waits until every session has fired once and the runtime has settled.
+    /// </summary>
+    private static async Task<(T[] Items, double SetupSeconds, double HeapPerSession)> SetUpSessionsAsync<T>(int sessions, TimeSpan period, TimeSpan settle, Func<int, T> create)
+    {
         long heap = GC.GetTotalMemory(forceFullCollection: true);
         var clock = Stopwatch.StartNew();
-        var timers = new Timer[sessions];
+        var items = new T[sessions];
         for (int i = 0; i < sessions; i++)
         {
-            // The first due times spread the sessions evenly over one period, as for the wheel.
-            timers[i] = new Timer(static state => _ = ((NoOpTransport)state!).KeepAliveAsync(s_session, CancellationToken.None), transport, period * ((double)i / sessions), period);
+            items[i] = create(i);
         }
 
         double setupSeconds = clock.Elapsed.TotalSeconds;
@@ -126,11 +129,7 @@ internal static class HeartbeatWorkload
             await Task.Delay(wait);
         }
 
-        Measure("heartbeat-timer", sessions, period, window, () => transport.KeepAlives, heapPerSession, setupSeconds);
-        foreach (Timer timer in timers)
-        {
-            await timer.DisposeAsync();
-        }
+        return (items, setupSeconds, heapPerSession);
     }
 
     private static void Measure(string name, int sessions, TimeSpan period, TimeSpan window, Func<long> fires, double heapPerSession, double setupSeconds, Func<long>? wakeUps = null)

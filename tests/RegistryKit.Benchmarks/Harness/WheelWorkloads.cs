@@ -34,39 +34,20 @@ internal static class WheelWorkloads
             long allocated = GC.GetAllocatedBytesForCurrentThread();
             int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
             TimeSpan paused = GC.GetTotalPauseDuration();
-            long started = Stopwatch.GetTimestamp();
-            for (int i = 0; i < count; i++)
-            {
-                handles[i] = timer.NewTimeout(s_noOpTask, delays[i]);
-            }
-
-            double scheduleNs = Stopwatch.GetElapsedTime(started).TotalNanoseconds / count;
+            double scheduleNs = ScheduleEach(timer, handles, delays, count);
             double gcPauseNs = (GC.GetTotalPauseDuration() - paused).TotalNanoseconds / count;
             (gen0, gen1, gen2) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2);
             double allocPerOp = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / count;
             double heapPerTimeout = (double)(GC.GetTotalMemory(forceFullCollection: true) - heap) / count;
 
-            started = Stopwatch.GetTimestamp();
-            for (int i = 0; i < count; i++)
-            {
-                handles[i].Cancel();
-            }
-
-            double cancelNs = Stopwatch.GetElapsedTime(started).TotalNanoseconds / count;
+            double cancelNs = CancelEach(handles, count);
 
             // Scheduling again once the pool is warm: as many timeouts as the pool holds (or the workload's count).
             int pooled = (int)Math.Min(count, HashedWheelTimerPoolLimit);
             allocated = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < pooled; i++)
-            {
-                handles[i] = timer.NewTimeout(s_noOpTask, delays[i]);
-            }
-
+            ScheduleEach(timer, handles, delays, pooled);
             double pooledAllocPerOp = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / pooled;
-            for (int i = 0; i < pooled; i++)
-            {
-                handles[i].Cancel();
-            }
+            CancelEach(handles, pooled);
 
             // The same again on a second fresh wheel, in heap the first one's nodes (garbage now) had touched: what a
             // schedule costs in a process that has been running, without the kernel's first-touch faults on new heap
@@ -118,19 +99,33 @@ internal static class WheelWorkloads
         GC.WaitForPendingFinalizers();
         GC.Collect();
         using var timer = NettyShapedWheel();
+        double ns = ScheduleEach(timer, handles, delays, handles.Length);
+        CancelEach(handles, handles.Length);
+        return ns;
+    }
+
+    /// <summary>Schedules the first <paramref name="count"/> timeouts, each with its delay; returns the nanoseconds per schedule.</summary>
+    private static double ScheduleEach(HashedWheelTimer timer, WheelTimeout[] handles, TimeSpan[] delays, int count)
+    {
         long started = Stopwatch.GetTimestamp();
-        for (int i = 0; i < handles.Length; i++)
+        for (int i = 0; i < count; i++)
         {
             handles[i] = timer.NewTimeout(s_noOpTask, delays[i]);
         }
 
-        double ns = Stopwatch.GetElapsedTime(started).TotalNanoseconds / handles.Length;
-        for (int i = 0; i < handles.Length; i++)
+        return Stopwatch.GetElapsedTime(started).TotalNanoseconds / count;
+    }
+
+    /// <summary>Cancels the first <paramref name="count"/> handles; returns the nanoseconds per cancel.</summary>
+    private static double CancelEach(WheelTimeout[] handles, int count)
+    {
+        long started = Stopwatch.GetTimestamp();
+        for (int i = 0; i < count; i++)
         {
             handles[i].Cancel();
         }
 
-        return ns;
+        return Stopwatch.GetElapsedTime(started).TotalNanoseconds / count;
     }
 
     /// <summary>Schedules a timeout and cancels it at once, <paramref name="pairs"/> times.</summary>
